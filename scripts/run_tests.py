@@ -1,0 +1,340 @@
+"""The project's test runner, behind `make test`.
+
+Tiers, in order:
+  lint          ruff, and pylint-odoo with the OCA mandatory checks
+  plain         the Odoo-free tests in tests/ (client, sandbox, packaging)
+  odoo-pytest   the add-on's tests in real Odoo 18.0 through pytest-odoo
+  odoo-runner   the same tests through `odoo --test-enable`, so at_install,
+                post_install and browser (tour) tests run as Odoo runs them
+
+Each tier reports passed/failed/skipped; a tier that cannot run says why.
+Any failure makes the exit status non-zero. Run it through scripts/with-env.sh
+(as `make test` does), which provides VENV, ODOO_SRC and the PG* variables.
+"""
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".work"
+ADDON = "certcapture_exemption"
+# What the add-on's test databases start from; copied from a template database
+# so each run skips the minute that installing these takes.
+BASE_MODULES = ("sale_management", "contacts", "mail")
+ODOO_RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
+
+
+@dataclass
+class Tier:
+    name: str
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    skip_reason: str = ""
+    notes: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return self.failed == 0
+
+
+def say(message):
+    print(f"[make test] {message}", flush=True)
+
+
+def run(cmd, *, env=None, log_path=None, check=False, timeout=None):
+    """Run a command, streaming its output (and teeing it to log_path)."""
+    say("$ " + " ".join(str(c) for c in cmd))
+    full_env = {**os.environ, **(env or {})}
+    if log_path is None:
+        return subprocess.run(cmd, env=full_env, check=check, timeout=timeout).returncode
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            log.write(line)
+        return proc.wait(timeout=timeout)
+
+
+def junit_counts(path, tier):
+    """Add the counts of a pytest JUnit XML report to a tier."""
+    if not path.exists():
+        tier.failed += 1
+        tier.notes.append("no test report was written")
+        return
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root)
+    for suite in suites:
+        total = int(suite.get("tests", 0))
+        failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped = int(suite.get("skipped", 0))
+        tier.failed += failed
+        tier.skipped += skipped
+        tier.passed += total - failed - skipped
+
+
+# ---------------------------------------------------------------- tiers
+
+
+def tier_lint():
+    tier = Tier("lint")
+    checks = {
+        "ruff": ["ruff", "check", "."],
+        "ruff-format": ["ruff", "format", "--check", "."],
+        "pylint-odoo": ["pylint", "--rcfile", str(ROOT / ".pylintrc"), ADDON],
+    }
+    for name, cmd in checks.items():
+        if run(cmd) == 0:
+            tier.passed += 1
+        else:
+            tier.failed += 1
+            tier.notes.append(f"{name} reported problems")
+    return tier
+
+
+def tier_plain():
+    tier = Tier("plain")
+    report = WORK / "plain-junit.xml"
+    report.unlink(missing_ok=True)
+    # pytest-odoo is installed in the venv; the Odoo-free tier must not load it.
+    code = run(
+        [sys.executable, "-m", "pytest", "-p", "no:odoo", "-p", "no:cacheprovider",
+         "tests", f"--junitxml={report}", "-q"],
+    )
+    junit_counts(report, tier)
+    if code not in (0, 5) and tier.failed == 0:
+        tier.failed += 1
+        tier.notes.append(f"pytest exited {code}")
+    if tier.passed == 0:
+        tier.failed += 1
+        tier.notes.append("no Odoo-free test ran")
+    return tier
+
+
+class OdooTiers:
+    """Databases and runs for the two real-Odoo tiers."""
+
+    def __init__(self, odoo_src):
+        self.odoo_src = Path(odoo_src)
+        self.odoo_bin = [sys.executable, str(self.odoo_src / "odoo-bin")]
+        self.addons_path = ",".join(
+            [str(self.odoo_src / "odoo" / "addons"), str(self.odoo_src / "addons"), str(ROOT)]
+        )
+        self.db_args = [
+            "--db_host", os.environ.get("PGHOST", "127.0.0.1"),
+            "--db_port", os.environ.get("PGPORT", "5432"),
+            "--db_user", os.environ.get("PGUSER", "odoo"),
+        ]
+        # The sandbox package lives at the top of the repository; the add-on's
+        # tests start it in-process.
+        self.env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+    # -- databases
+
+    def psql(self, sql, dbname="postgres"):
+        return subprocess.run(
+            ["psql", "-X", "-q", "-At", "-d", dbname, "-c", sql],
+            capture_output=True, text=True, check=False,
+        )
+
+    def database_exists(self, name):
+        result = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+        return result.stdout.strip() == "1"
+
+    def drop_database(self, name):
+        subprocess.run(["dropdb", "--if-exists", "--force", name], check=False)
+
+    def template_name(self):
+        release = (self.odoo_src / "odoo" / "release.py").read_bytes()
+        key = hashlib.sha256(release + ",".join(BASE_MODULES).encode()).hexdigest()[:10]
+        return f"certcapture_tmpl_{key}"
+
+    def ensure_template(self):
+        name = self.template_name()
+        if self.database_exists(name):
+            return name
+        building = f"{name}_building"
+        self.drop_database(building)
+        say(f"building template database {name} ({', '.join(BASE_MODULES)}); once per machine")
+        code = run(
+            [*self.odoo_bin, *self.db_args, "--addons-path", self.addons_path, "-d", building,
+             "-i", ",".join(BASE_MODULES), "--without-demo=all", "--stop-after-init",
+             "--no-http", "--log-level=warn"],
+            env=self.env,
+        )
+        if code != 0:
+            raise RuntimeError(f"building the template database failed (exit {code})")
+        self.psql(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        return name
+
+    def fresh_database(self, name):
+        self.drop_database(name)
+        template = self.ensure_template()
+        subprocess.run(["createdb", "-T", template, name], check=True)
+        return name
+
+    # -- runs
+
+    def run_pytest_odoo(self):
+        tier = Tier("odoo-pytest")
+        db = self.fresh_database("certcapture_test_pytest")
+        code = run(
+            [*self.odoo_bin, *self.db_args, "--addons-path", self.addons_path, "-d", db,
+             "-i", ADDON, "--stop-after-init", "--no-http", "--log-level=warn"],
+            env=self.env,
+        )
+        if code != 0:
+            tier.failed += 1
+            tier.notes.append(f"installing {ADDON} failed (exit {code})")
+            return tier
+        config = WORK / "odoo-pytest.conf"
+        config.write_text(
+            "[options]\n"
+            f"addons_path = {self.addons_path}\n"
+            f"db_host = {os.environ.get('PGHOST', '127.0.0.1')}\n"
+            f"db_port = {os.environ.get('PGPORT', '5432')}\n"
+            f"db_user = {os.environ.get('PGUSER', 'odoo')}\n"
+            f"db_name = {db}\n"
+        )
+        report = WORK / "odoo-junit.xml"
+        report.unlink(missing_ok=True)
+        # Browser tours need Odoo's HTTP server, which pytest-odoo does not
+        # start; they run in the odoo-runner tier.
+        code = run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+             f"--odoo-config={config}", f"--odoo-database={db}",
+             str(ROOT / ADDON / "tests"), "-m", "not browser", f"--junitxml={report}", "-q"],
+            env={**self.env, "ODOO_RC": str(config)},
+        )
+        junit_counts(report, tier)
+        if code not in (0, 5) and tier.failed == 0:
+            tier.failed += 1
+            tier.notes.append(f"pytest exited {code}")
+        if tier.passed == 0:
+            tier.failed += 1
+            tier.notes.append("pytest-odoo ran no test")
+        return tier
+
+    def run_odoo_runner(self):
+        tier = Tier("odoo-runner")
+        db = self.fresh_database("certcapture_test_runner")
+        log = WORK / "odoo-runner.log"
+        ensure_chromium(tier)
+        code = run(
+            [*self.odoo_bin, *self.db_args, "--addons-path", self.addons_path, "-d", db,
+             "-i", ADDON, "--test-enable", "--test-tags", f"/{ADDON}",
+             "--stop-after-init", "--http-port", str(free_port()), "--log-level=test"],
+            env=self.env, log_path=log,
+        )
+        text = log.read_text(encoding="utf-8", errors="replace")
+        results = ODOO_RESULT_RE.findall(text)
+        ran = sum(int(total) for _failed, _errors, total in results)
+        failed = sum(int(f) + int(e) for f, e, _total in results)
+        skipped = len(re.findall(r"^.*: skipped|SKIP", text, flags=re.MULTILINE))
+        tier.failed += failed
+        tier.passed += ran - failed
+        tier.skipped += skipped
+        if code != 0 and failed == 0:
+            tier.failed += 1
+            tier.notes.append(f"odoo exited {code}")
+        if ran == 0:
+            tier.failed += 1
+            tier.notes.append("Odoo's runner ran no test")
+        if re.search(r"(ERROR|CRITICAL) certcapture_test_runner .*(Traceback|failed)", text) and failed == 0:
+            tier.failed += 1
+            tier.notes.append("Odoo logged errors outside tests: see .work/odoo-runner.log")
+        return tier
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_chromium(tier):
+    """Browser tours need Chromium; install Debian's package when missing."""
+    if shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        say("Chromium is missing: installing Debian's chromium package for the browser tests")
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        run(["apt-get", "update", "-qq"], env=env)
+        run(["apt-get", "install", "-y", "-qq", "chromium"], env=env)
+    if not shutil.which("chromium"):
+        tier.notes.append("Chromium not available: Odoo skips the browser tours")
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["lint", "plain", "odoo"], action="append")
+    args = parser.parse_args(argv)
+    wanted = set(args.only or ["lint", "plain", "odoo"])
+    WORK.mkdir(exist_ok=True)
+    os.chdir(ROOT)
+
+    tiers = []
+
+    def timed(func, *func_args):
+        start = time.monotonic()
+        tier = func(*func_args)
+        tier.seconds = time.monotonic() - start
+        tiers.append(tier)
+
+    if "lint" in wanted:
+        timed(tier_lint)
+    if "plain" in wanted:
+        timed(tier_plain)
+    if "odoo" in wanted:
+        odoo_src = os.environ.get("ODOO_SRC")
+        if not odoo_src:
+            reason = ("Odoo 18.0 not found: set ODOO_SRC to an Odoo 18.0 source tree "
+                      "or unpack one at /opt/odoo/18.0")
+            tiers.append(Tier("odoo-pytest", skip_reason=reason))
+            tiers.append(Tier("odoo-runner", skip_reason=reason))
+        else:
+            odoo = OdooTiers(odoo_src)
+            timed(odoo.run_pytest_odoo)
+            timed(odoo.run_odoo_runner)
+
+    print()
+    say("summary")
+    for tier in tiers:
+        if tier.skip_reason:
+            line = f"{tier.name:<12} SKIPPED: {tier.skip_reason}"
+        else:
+            status = "ok" if tier.ok else "FAILED"
+            line = (f"{tier.name:<12} {status:<6} {tier.passed} passed, {tier.failed} failed, "
+                    f"{tier.skipped} skipped in {tier.seconds:.0f}s")
+        say(line)
+        for note in tier.notes:
+            say(f"{'':<12} - {note}")
+    passed = sum(t.passed for t in tiers)
+    failed = sum(t.failed for t in tiers)
+    skipped = sum(t.skipped for t in tiers)
+    skipped_tiers = [t.name for t in tiers if t.skip_reason]
+    if skipped_tiers:
+        say("WARNING: tiers skipped: " + ", ".join(skipped_tiers))
+    print(f"summary: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Fixed values of the AvaTax v2 exemption API and of this client, in one place.
+
+Paths, enum strings and error codes are spelled exactly as the API contract
+(docs/avatax-ecm-api.md) spells them, so a reader can grep one against the
+other. Enum values travel as strings; the constants below name the known ones
+without turning them into Python enums, so an unknown value sent by a newer API
+still parses.
+"""
+
+LOGGER_NAME = "certcapture_exemption.ecm"
+
+# --- client defaults (documented in docs/client.md) --------------------------
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_BACKOFF_BASE = 0.5
+DEFAULT_BACKOFF_CAP = 8.0
+DEFAULT_MAX_PDF_BYTES = 10 * 1024 * 1024
+DEFAULT_APP_NAME = "certcapture_exemption"
+DEFAULT_APP_VERSION = "18.0.1.0.0"
+#: A server asking to wait longer than this is waited for this long only: a
+#: user or a cron job is waiting behind the call.
+RETRY_AFTER_CAP = 60.0
+#: The API's own limit on records per call.
+MAX_PAGE_SIZE = 1000
+
+# --- paths --------------------------------------------------------------------
+API_ROOT = "/api/v2"
+PING_PATH = f"{API_ROOT}/utilities/ping"
+COMPANIES_PATH = f"{API_ROOT}/companies"
+EXPOSURE_ZONES_PATH = f"{API_ROOT}/definitions/certificateexposurezones"
+EXEMPT_REASONS_PATH = f"{API_ROOT}/definitions/certificateexemptreasons"
+
+# --- enums (as the API spells them) -------------------------------------------
+SETUP_PROVISIONED = "Provisioned"
+SETUP_IN_PROGRESS = "InProgress"
+SETUP_NOT_PROVISIONED = "NotProvisioned"
+
+EXEMPT = "Exempt"
+NOT_EXEMPT = "NotExempt"
+
+CERTIFICATE_COMPLETE = "COMPLETE"
+CERTIFICATE_PENDING = "PENDING"
+CERTIFICATE_PENDING_FUTURE = "PENDING-FUTURE"
+CERTIFICATE_PENDING_MULTI = "PENDING-MULTI"
+CERTIFICATE_PENDING_SINGLE = "PENDING-SINGLE"
+CERTIFICATE_REVOKED = "REVOKED"
+CERTIFICATE_STATUSES = (
+    CERTIFICATE_COMPLETE, CERTIFICATE_PENDING, CERTIFICATE_PENDING_FUTURE,
+    CERTIFICATE_PENDING_MULTI, CERTIFICATE_PENDING_SINGLE, CERTIFICATE_REVOKED,
+)
+
+ECM_STATUS_NONE = "None"
+ECM_STATUS_EXPIRED = "Expired"
+ECM_STATUS_INVALID = "Invalid"
+ECM_STATUS_VALID = "Valid"
+ECM_STATUS_PENDING_FUTURE = "PendingFuture"
+ECM_STATUSES = (
+    ECM_STATUS_NONE, ECM_STATUS_EXPIRED, ECM_STATUS_INVALID, ECM_STATUS_VALID,
+    ECM_STATUS_PENDING_FUTURE,
+)
+
+INVITATION_IN_PROGRESS = "InProgress"
+INVITATION_READY = "Ready"
+
+DELIVERY_EMAIL = "Email"
+DELIVERY_FAX = "Fax"
+DELIVERY_DOWNLOAD = "Download"
+DELIVERY_METHODS = (DELIVERY_EMAIL, DELIVERY_FAX, DELIVERY_DOWNLOAD)
+
+COVER_LETTER_STANDARD = "STANDARD_REQUEST"
+ATTACHMENT_TYPE_PDF = "Pdf"
+INCLUDE_CUSTOMERS = "customers"
+INCLUDE_ACTIVE_CERTIFICATES = "active_certificates"
+
+# --- error codes of the API's error envelope ----------------------------------
+ERROR_AUTHENTICATION = "AuthenticationException"
+ERROR_NOT_FOUND = "EntityNotFoundError"
+ERROR_CERTCAPTURE_NOT_CONFIGURED = "CertCaptureNotConfiguredError"
+ERROR_CERTIFICATES_NOT_SETUP = "CertificatesNotSetup"
+ERROR_CERTIFICATES = "CertificatesError"
+ERROR_RATE_LIMITED = "RateLimitExceeded"

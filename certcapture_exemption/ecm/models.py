@@ -1,0 +1,346 @@
+"""Typed records of the AvaTax exemption API, read from and written to its JSON.
+
+Each model is a frozen dataclass whose fields declare their camelCase API name
+and how to read them, so parsing and serialising is written once (``_ApiModel``)
+instead of once per model. Reading is tolerant of missing optional keys (older
+or newer API versions omit some) and unknown keys, but strict on types: a value
+of the wrong type means the answer is not what the contract says, and acting on
+it (say, an id that is a string) would do more harm than a clear ProtocolError.
+
+Dates (``signedDate``...) become ``datetime.date``; the API sends either
+``YYYY-MM-DD`` or a date-time at midnight, and the calendar date as written is
+kept. Date-times become timezone-aware ``datetime``; one without an offset is
+taken as UTC, which is what AvaTax sends. Enum values stay the API's strings
+(the known ones are constants in ``const``), so a value added later still reads.
+"""
+# RUF009 flags calls in dataclass defaults; _api_field returns a dataclasses.Field
+# exactly as field() does, so the check does not apply to this module.
+# ruff: noqa: RUF009
+
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timezone
+
+from . import const
+from .errors import ProtocolError
+
+# --- value readers: (raw JSON value, where) -> Python value, or ProtocolError --
+
+
+def _type_error(where, value, expected):
+    return ProtocolError(
+        f"Avalara sent an unexpected answer: {where} is {type(value).__name__}, "
+        f"expected {expected}.")
+
+
+def _read_str(value, where):
+    if not isinstance(value, str):
+        raise _type_error(where, value, "a string")
+    return value
+
+
+def _read_int(value, where):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _type_error(where, value, "an integer")
+    return value
+
+
+def _read_bool(value, where):
+    if not isinstance(value, bool):
+        raise _type_error(where, value, "true or false")
+    return value
+
+
+def _read_number(value, where):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type_error(where, value, "a number")
+    return float(value)
+
+
+def _read_iso(value, where, expected):
+    if not isinstance(value, str):
+        raise _type_error(where, value, expected)
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ProtocolError(
+            f"Avalara sent an unexpected answer: {where} is {value!r}, expected {expected}."
+        ) from None
+
+
+def parse_date(value, where="date"):
+    """Read ``YYYY-MM-DD`` or an ISO date-time (at midnight) as a ``date``."""
+    return _read_iso(value, where, "an ISO date").date()
+
+
+def parse_datetime(value, where="date-time"):
+    """Read an ISO 8601 date-time ('Z' or an offset; none means UTC) as an aware datetime."""
+    moment = _read_iso(value, where, "an ISO date-time")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def format_datetime(moment):
+    """Write a datetime as the API's UTC form ``YYYY-MM-DDTHH:MM:SSZ``.
+
+    A naive datetime is taken as UTC (Odoo stores UTC without an offset).
+    Microseconds are dropped, which widens a ``gt`` filter by under a second:
+    seeing a record twice is harmless, missing one is not.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _read_list(read_item):
+    def read(value, where):
+        if not isinstance(value, list):
+            raise _type_error(where, value, "a list")
+        return tuple(read_item(item, f"{where}[{index}]") for index, item in enumerate(value))
+    return read
+
+
+def _read_object(value, where):
+    if not isinstance(value, dict):
+        raise _type_error(where, value, "an object")
+    return value
+
+
+def _read_model(model):
+    def read(value, where):
+        return model.from_api(value, where=where)
+    return read
+
+
+# --- field declaration and the generic reader/writer ---------------------------
+
+
+def _api_field(api_name, read, *, required=False, writable=False, default=None):
+    """A dataclass field that knows its API name, its reader and whether it is sent."""
+    metadata = {"api_name": api_name, "read": read, "required": required, "writable": writable}
+    if required:
+        return field(metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+class _ApiModel:
+    """Reads a model from its API JSON object, as declared by its fields."""
+
+    @classmethod
+    def from_api(cls, data, *, where=None):
+        """Build the model from the API's JSON object.
+
+        Missing or null optional keys take the field's default, unknown keys are
+        ignored; a missing required key or a value of the wrong type raises
+        ProtocolError naming the field.
+        """
+        where = where or cls.__name__
+        if not isinstance(data, dict):
+            raise _type_error(where, data, f"a {cls.__name__} object")
+        values = {}
+        for model_field in fields(cls):
+            meta = model_field.metadata
+            value = data.get(meta["api_name"])
+            if value is None:
+                if meta["required"]:
+                    raise ProtocolError(
+                        f"Avalara sent an unexpected answer: {where}.{meta['api_name']} "
+                        "is missing.")
+                continue
+            values[model_field.name] = meta["read"](value, f"{where}.{meta['api_name']}")
+        return cls(**values)
+
+
+class _WritableModel(_ApiModel):
+    """A model the client also sends: ``to_api`` writes every writable field."""
+
+    def to_api(self):
+        """The API JSON object: every writable field (None as null), read-only ones left out."""
+        body = {}
+        for model_field in fields(self):
+            if model_field.metadata["writable"]:
+                value = getattr(self, model_field.name)
+                body[model_field.metadata["api_name"]] = (
+                    list(value) if isinstance(value, tuple) else value)
+        return body
+
+
+# --- the models ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PingResult(_ApiModel):
+    """Answer of ``utilities/ping``: whether the credentials were accepted."""
+
+    version: str | None = _api_field("version", _read_str)
+    authenticated: bool = _api_field("authenticated", _read_bool, default=False)
+    authentication_type: str | None = _api_field("authenticationType", _read_str)
+    authenticated_account_id: int | None = _api_field("authenticatedAccountId", _read_int)
+
+
+@dataclass(frozen=True)
+class Company(_ApiModel):
+    """An AvaTax company: its numeric ``id`` is what the ``/companies/{id}`` paths need."""
+
+    id: int = _api_field("id", _read_int, required=True)
+    company_code: str = _api_field("companyCode", _read_str, required=True)
+    name: str | None = _api_field("name", _read_str)
+
+
+@dataclass(frozen=True)
+class SetupStatus(_ApiModel):
+    """Whether exemption certificate management is provisioned for the company."""
+
+    status: str = _api_field("status", _read_str, required=True)
+    account_id: int | None = _api_field("accountId", _read_int)
+    company_id: int | None = _api_field("companyId", _read_int)
+
+    @property
+    def is_provisioned(self):
+        return self.status == const.SETUP_PROVISIONED
+
+
+@dataclass(frozen=True)
+class Customer(_WritableModel):
+    """A CertCapture customer, keyed by its case-sensitive ``customer_code``.
+
+    ``to_api`` sends the full record because PUT replaces it: a field left None
+    is cleared on Avalara's side. Certificates list customers in part (at least
+    ``id`` and ``customerCode``), hence every field but the code is optional.
+    ``active_certificates`` holds the raw entries and is None unless asked for
+    (``include_active_certificates=True``).
+    """
+
+    customer_code: str = _api_field("customerCode", _read_str, required=True, writable=True)
+    name: str | None = _api_field("name", _read_str, writable=True)
+    line1: str | None = _api_field("line1", _read_str, writable=True)
+    line2: str | None = _api_field("line2", _read_str, writable=True)
+    city: str | None = _api_field("city", _read_str, writable=True)
+    postal_code: str | None = _api_field("postalCode", _read_str, writable=True)
+    region: str | None = _api_field("region", _read_str, writable=True)
+    country: str | None = _api_field("country", _read_str, writable=True)
+    email_address: str | None = _api_field("emailAddress", _read_str, writable=True)
+    phone_number: str | None = _api_field("phoneNumber", _read_str, writable=True)
+    fax_number: str | None = _api_field("faxNumber", _read_str, writable=True)
+    contact_name: str | None = _api_field("contactName", _read_str, writable=True)
+    attn_name: str | None = _api_field("attnName", _read_str, writable=True)
+    alternate_id: str | None = _api_field("alternateId", _read_str, writable=True)
+    taxpayer_id_number: str | None = _api_field("taxpayerIdNumber", _read_str, writable=True)
+    is_bill: bool | None = _api_field("isBill", _read_bool, writable=True)
+    is_ship: bool | None = _api_field("isShip", _read_bool, writable=True)
+    id: int | None = _api_field("id", _read_int)
+    company_id: int | None = _api_field("companyId", _read_int)
+    created_date: datetime | None = _api_field("createdDate", parse_datetime)
+    modified_date: datetime | None = _api_field("modifiedDate", parse_datetime)
+    active_certificates: tuple[dict, ...] | None = _api_field(
+        "activeCertificates", _read_list(_read_object))
+
+    @property
+    def active_certificate_count(self):
+        """Number of active certificates, or None when they were not requested."""
+        if self.active_certificates is None:
+            return None
+        return len(self.active_certificates)
+
+
+@dataclass(frozen=True)
+class ExposureZone(_ApiModel):
+    """Where a certificate applies; for the US a state ("Washington", region "WA")."""
+
+    id: int = _api_field("id", _read_int, required=True)
+    name: str | None = _api_field("name", _read_str)
+    tag: str | None = _api_field("tag", _read_str)
+    description: str | None = _api_field("description", _read_str)
+    region: str | None = _api_field("region", _read_str)
+    country: str | None = _api_field("country", _read_str)
+
+
+@dataclass(frozen=True)
+class ExemptionReason(_ApiModel):
+    """Why a customer is exempt ("RESALE", "GOVERNMENT"...)."""
+
+    id: int = _api_field("id", _read_int, required=True)
+    name: str | None = _api_field("name", _read_str)
+
+
+@dataclass(frozen=True)
+class Certificate(_ApiModel):
+    """An exemption certificate; ``customers`` is empty unless included in the call."""
+
+    id: int = _api_field("id", _read_int, required=True)
+    company_id: int | None = _api_field("companyId", _read_int)
+    signed_date: date | None = _api_field("signedDate", parse_date)
+    expiration_date: date | None = _api_field("expirationDate", parse_date)
+    filename: str | None = _api_field("filename", _read_str)
+    document_exists: bool | None = _api_field("documentExists", _read_bool)
+    valid: bool | None = _api_field("valid", _read_bool)
+    verified: bool | None = _api_field("verified", _read_bool)
+    exempt_percentage: float | None = _api_field("exemptPercentage", _read_number)
+    is_single_certificate: bool | None = _api_field("isSingleCertificate", _read_bool)
+    exemption_number: str | None = _api_field("exemptionNumber", _read_str)
+    exemption_reason: ExemptionReason | None = _api_field(
+        "exemptionReason", _read_model(ExemptionReason))
+    status: str | None = _api_field("status", _read_str)
+    ecm_status: str | None = _api_field("ecmStatus", _read_str)
+    exposure_zone: ExposureZone | None = _api_field("exposureZone", _read_model(ExposureZone))
+    created_date: datetime | None = _api_field("createdDate", parse_datetime)
+    modified_date: datetime | None = _api_field("modifiedDate", parse_datetime)
+    page_count: int | None = _api_field("pageCount", _read_int)
+    customers: tuple[Customer, ...] = _api_field(
+        "customers", _read_list(_read_model(Customer)), default=())
+
+
+@dataclass(frozen=True)
+class ExemptionStatus(_ApiModel):
+    """Whether a customer is exempt in one region, and by which certificate."""
+
+    status: str = _api_field("status", _read_str, required=True)
+    certificate: Certificate | None = _api_field("certificate", _read_model(Certificate))
+
+    @property
+    def is_exempt(self):
+        return self.status == const.EXEMPT
+
+
+@dataclass(frozen=True)
+class InvitationRequest(_WritableModel):
+    """Body of a CertExpress certificate request (CreateCertExpressInvitation)."""
+
+    recipient: str = _api_field("recipient", _read_str, required=True, writable=True)
+    exposure_zone_ids: tuple[int, ...] = _api_field(
+        "exposureZones", _read_list(_read_int), writable=True, default=())
+    exempt_reason_ids: tuple[int, ...] = _api_field(
+        "exemptReasons", _read_list(_read_int), writable=True, default=())
+    delivery_method: str = _api_field(
+        "deliveryMethod", _read_str, writable=True, default=const.DELIVERY_EMAIL)
+    cover_letter_title: str = _api_field(
+        "coverLetterTitle", _read_str, writable=True, default=const.COVER_LETTER_STANDARD)
+
+
+@dataclass(frozen=True)
+class Invitation(_ApiModel):
+    """A CertExpress request; ``request_link`` (the upload page) is set once it is Ready."""
+
+    id: int = _api_field("id", _read_int, required=True)
+    company_id: int | None = _api_field("companyId", _read_int)
+    recipient: str | None = _api_field("recipient", _read_str)
+    customer_code: str | None = _api_field("customerCode", _read_str)
+    email_status: str | None = _api_field("emailStatus", _read_str)
+    exposure_zones: tuple[int, ...] = _api_field(
+        "exposureZones", _read_list(_read_int), default=())
+    exempt_reasons: tuple[int, ...] = _api_field(
+        "exemptReasons", _read_list(_read_int), default=())
+    delivery_method: str | None = _api_field("deliveryMethod", _read_str)
+    message: str | None = _api_field("message", _read_str)
+    date: datetime | None = _api_field("date", parse_datetime)
+    request_link: str | None = _api_field("requestLink", _read_str)
+
+
+@dataclass(frozen=True)
+class InvitationResult(_ApiModel):
+    """One entry of the answer to a certificate request: its status and the invitation."""
+
+    status: str = _api_field("status", _read_str, required=True)
+    invitation: Invitation = _api_field("invitation", _read_model(Invitation), required=True)
+
+    @property
+    def is_ready(self):
+        return self.status == const.INVITATION_READY

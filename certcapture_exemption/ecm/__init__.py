@@ -4,6 +4,7 @@ Imports nothing from Odoo, so it runs in tests, scripts and benchmarks as is.
 See docs/client.md for the public API, its defaults, retry policy and errors.
 """
 
+from .client import EcmClient
 from .const import (
     CERTIFICATE_COMPLETE,
     CERTIFICATE_PENDING,
@@ -82,7 +83,6 @@ __all__ = [
     "NOT_EXEMPT",
     "SETUP_IN_PROGRESS",
     "SETUP_NOT_PROVISIONED",
-    # enum values
     "SETUP_PROVISIONED",
     "AuthenticationError",
     "CertCaptureError",
@@ -90,7 +90,7 @@ __all__ = [
     "Company",
     "ConfigurationError",
     "Customer",
-    # errors
+    "EcmClient",
     "EcmError",
     "ExemptionReason",
     "ExemptionStatus",
@@ -100,7 +100,6 @@ __all__ = [
     "InvitationResult",
     "NotFoundError",
     "NotProvisionedError",
-    # models
     "PingResult",
     "ProtocolError",
     "RateLimitedError",

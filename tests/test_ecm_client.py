@@ -451,6 +451,15 @@ def test_create_customer_posts_again_only_when_the_lookup_finds_nothing():
     assert [c.method for c in session.calls] == ["POST", "GET", "POST"]
 
 
+def test_create_customer_returns_the_late_first_create_when_the_retry_is_a_duplicate():
+    client, session, _ = make_client(
+        requests.ReadTimeout(), error_reply(404, "EntityNotFoundError"),
+        error_reply(400, "DuplicateEntry", "customerCode 'C1' already exists"),
+        Reply(200, CUSTOMER_JSON))
+    assert client.create_customer(Customer("C1", "Acme")).id == 12
+    assert [c.method for c in session.calls] == ["POST", "GET", "POST", "GET"]
+
+
 def test_create_customer_does_not_look_up_after_a_clear_refusal():
     client, session, _ = make_client(error_reply(400, "ValueRequiredError", "name required"))
     with pytest.raises(ValidationError):

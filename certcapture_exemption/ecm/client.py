@@ -14,7 +14,7 @@ import time
 from urllib.parse import quote
 
 from . import const
-from .errors import ConfigurationError, EcmError, NotFoundError, ProtocolError
+from .errors import ConfigurationError, EcmError, NotFoundError, ProtocolError, ValidationError
 from .models import (
     Certificate,
     Company,
@@ -180,7 +180,9 @@ class EcmClient:
         A create is not idempotent: if the POST may have been carried out
         without its answer arriving (read timeout, dropped connection, 502,
         504, unreadable answer), the customer is looked up first and returned
-        if it exists; only if it does not is the POST sent again, once.
+        if it exists; only if it does not is the POST sent again, once. If that
+        second POST finds the code taken (``DuplicateEntry``), the first one
+        landed late, and the customer is looked up again and returned.
         """
         path = self._company_path("customers")
         try:
@@ -193,7 +195,13 @@ class EcmClient:
         try:
             return self.get_customer(customer.customer_code)
         except NotFoundError:
+            pass
+        try:
             return self._post_one(Customer, path, customer)
+        except ValidationError as err:
+            if err.code != const.ERROR_DUPLICATE_ENTRY:
+                raise
+            return self.get_customer(customer.customer_code)
 
     def update_customer(self, customer):
         """Replace the customer's record with ``customer`` (every field, None clears)."""

@@ -1,0 +1,310 @@
+"""The sandbox's mutable state: customers, certificates, their PDFs, invitations.
+
+One re-entrant lock guards everything because the werkzeug server answers
+each request in its own thread. Records are kept as plain camelCase dicts
+(close to their JSON form, trivially persisted); every method hands out deep
+copies so callers can never change state without the lock.
+
+With a state file, every change rewrites the whole file atomically (write a
+temporary file, then rename it over the old one), so a demo survives a restart
+and a crash never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import secrets
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+from .clock import ONE_MILLISECOND, format_datetime, parse_datetime, utc_now
+from .config import Company, SandboxConfig
+from .errors import ApiError, not_found
+
+STATE_FORMAT = "certcapture-sandbox-state"
+STATE_VERSION = 1
+
+#: Each kind of record numbers from its own range, so an id used for the
+#: wrong kind of record (a customer id sent as certificate id) finds nothing.
+FIRST_IDS = {"customer": 100001, "certificate": 500001, "invitation": 900001}
+
+
+class Store:
+    """Thread-safe in-memory records of one sandbox, optionally persisted."""
+
+    def __init__(self, config: SandboxConfig):
+        self.lock = threading.RLock()
+        self.companies = config.companies()
+        self._path = Path(config.state_file) if config.state_file else None
+        self._clear()
+        if self._path is not None and self._path.exists():
+            self._load()
+
+    # -- companies (fixed by the configuration) ---------------------------
+
+    def company(self, company_id: int) -> Company | None:
+        return next((c for c in self.companies if c.id == company_id), None)
+
+    def company_by_code(self, code: str) -> Company | None:
+        return next((c for c in self.companies if c.code == code), None)
+
+    # -- whole state -------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every record: back to the seeded state (companies only)."""
+        with self.lock:
+            self._clear()
+            self._save()
+
+    # -- customers ---------------------------------------------------------
+
+    def customer(self, company_id: int, code: str) -> dict:
+        with self.lock:
+            return copy.deepcopy(self._customers[self._customer_id(company_id, code)])
+
+    def customers_by_ids(self, ids: list[int]) -> list[dict]:
+        with self.lock:
+            return [copy.deepcopy(self._customers[i]) for i in ids if i in self._customers]
+
+    def create_customers(self, company_id: int, records: list[dict]) -> list[dict]:
+        """Create all ``records`` or none of them (codes must be new and distinct)."""
+        with self.lock:
+            codes = [record["customerCode"] for record in records]
+            taken = [code for code in codes if (company_id, code) in self._customer_ids]
+            repeated = sorted({code for code in codes if codes.count(code) > 1})
+            if taken or repeated:
+                code = (taken or repeated)[0]
+                raise ApiError(
+                    400,
+                    "DuplicateEntry",
+                    f"A customer with customerCode '{code}' already exists.",
+                    target="customerCode",
+                )
+            created = []
+            for record in records:
+                stamp = self._stamp()
+                customer = {
+                    **record,
+                    "id": self._take_id("customer"),
+                    "companyId": company_id,
+                    "createdDate": stamp,
+                    "modifiedDate": stamp,
+                }
+                self._customers[customer["id"]] = customer
+                self._customer_ids[(company_id, customer["customerCode"])] = customer["id"]
+                created.append(copy.deepcopy(customer))
+            self._save()
+            return created
+
+    def replace_customer(self, company_id: int, code: str, fields: dict) -> dict:
+        """PUT semantics: ``fields`` replaces every writable field."""
+        with self.lock:
+            old = self._customers[self._customer_id(company_id, code)]
+            keep = ("id", "companyId", "customerCode", "createdDate")
+            new = {**fields, **{key: old[key] for key in keep}, "modifiedDate": self._stamp()}
+            self._customers[old["id"]] = new
+            self._save()
+            return copy.deepcopy(new)
+
+    # -- certificates ------------------------------------------------------
+
+    def certificates(self, company_id: int, customer_code: str | None = None) -> list[dict]:
+        """The company's certificates, or only those linked to one customer."""
+        with self.lock:
+            records = [c for c in self._certificates.values() if c["companyId"] == company_id]
+            if customer_code is not None:
+                customer_id = self._customer_id(company_id, customer_code)
+                records = [c for c in records if customer_id in c["customerIds"]]
+            return copy.deepcopy(records)
+
+    def certificate(self, company_id: int, certificate_id: int) -> dict:
+        with self.lock:
+            record = self._certificates.get(certificate_id)
+            if record is None or record["companyId"] != company_id:
+                raise not_found("Certificate", certificate_id)
+            return copy.deepcopy(record)
+
+    def attachment(self, company_id: int, certificate_id: int) -> bytes | None:
+        """The certificate's PDF, or None when it has no document."""
+        with self.lock:
+            self.certificate(company_id, certificate_id)
+            return self._attachments.get(certificate_id)
+
+    def add_certificate(
+        self,
+        company_id: int,
+        customer_code: str,
+        *,
+        zone_id: int,
+        reason_id: int,
+        exemption_number: str,
+        signed_date: date,
+        expiration_date: date,
+        single_use: bool,
+        status: str,
+        pdf: bytes | None,
+        filename: str | None,
+    ) -> dict:
+        """Record one certificate linked to one existing customer."""
+        with self.lock:
+            customer_id = self._customer_id(company_id, customer_code)
+            certificate_id = self._take_id("certificate")
+            stamp = self._stamp()
+            record = {
+                "id": certificate_id,
+                "companyId": company_id,
+                "customerIds": [customer_id],
+                "exposureZoneId": zone_id,
+                "exemptionReasonId": reason_id,
+                "exemptionNumber": exemption_number,
+                "signedDate": signed_date.isoformat(),
+                "expirationDate": expiration_date.isoformat(),
+                "isSingleCertificate": single_use,
+                "status": status,
+                "filename": (filename or f"certificate-{certificate_id}.pdf") if pdf else None,
+                "createdDate": stamp,
+                "modifiedDate": stamp,
+            }
+            self._certificates[certificate_id] = record
+            if pdf:
+                self._attachments[certificate_id] = bytes(pdf)
+            self._save()
+            return copy.deepcopy(record)
+
+    # -- CertExpress invitations -------------------------------------------
+
+    def create_invitations(
+        self, company_id: int, customer_code: str, requests: list[dict], ready_delay: float
+    ) -> list[dict]:
+        """Record invitations that become Ready ``ready_delay`` seconds from now."""
+        with self.lock:
+            self._customer_id(company_id, customer_code)
+            created = []
+            for request in requests:
+                record = {
+                    **request,
+                    "id": self._take_id("invitation"),
+                    "companyId": company_id,
+                    "customerCode": customer_code,
+                    "date": self._stamp(),
+                    "readyAt": time.time() + ready_delay,
+                    "token": secrets.token_urlsafe(24),
+                }
+                self._invitations[record["id"]] = record
+                created.append(copy.deepcopy(record))
+            self._save()
+            return created
+
+    def invitation(self, company_id: int, customer_code: str, invitation_id: int) -> dict:
+        with self.lock:
+            self._customer_id(company_id, customer_code)
+            record = self._invitations.get(invitation_id)
+            if record is None or (record["companyId"], record["customerCode"]) != (
+                company_id,
+                customer_code,
+            ):
+                raise not_found("CertExpressInvitation", invitation_id)
+            return copy.deepcopy(record)
+
+    def invitation_by_token(self, token: str) -> dict | None:
+        with self.lock:
+            found = next((i for i in self._invitations.values() if i["token"] == token), None)
+            return copy.deepcopy(found)
+
+    def make_invitations_ready(self) -> int:
+        """Make every pending invitation Ready now; returns how many changed."""
+        with self.lock:
+            now = time.time()
+            pending = [i for i in self._invitations.values() if i["readyAt"] > now]
+            for record in pending:
+                record["readyAt"] = now
+            if pending:
+                self._save()
+            return len(pending)
+
+    # -- internals ---------------------------------------------------------
+
+    def _clear(self) -> None:
+        self._customers: dict[int, dict] = {}
+        self._customer_ids: dict[tuple[int, str], int] = {}
+        self._certificates: dict[int, dict] = {}
+        self._attachments: dict[int, bytes] = {}
+        self._invitations: dict[int, dict] = {}
+        self._next_ids = dict(FIRST_IDS)
+        self._last_stamp: str | None = None
+
+    def _customer_id(self, company_id: int, code: str) -> int:
+        try:
+            return self._customer_ids[(company_id, code)]
+        except KeyError:
+            raise not_found("Customer", code) from None
+
+    def _take_id(self, kind: str) -> int:
+        value = self._next_ids[kind]
+        self._next_ids[kind] = value + 1
+        return value
+
+    def _stamp(self) -> str:
+        """A modification time strictly later than the previous one.
+
+        Clients sync with ``modifiedDate gt <last seen>``; two changes in the
+        same millisecond would make one of them invisible to that filter.
+        """
+        moment = utc_now()
+        if self._last_stamp is not None:
+            moment = max(moment, parse_datetime(self._last_stamp) + ONE_MILLISECOND)
+        self._last_stamp = format_datetime(moment)
+        return self._last_stamp
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        state = {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "nextIds": self._next_ids,
+            "lastStamp": self._last_stamp,
+            "customers": list(self._customers.values()),
+            "certificates": list(self._certificates.values()),
+            "attachments": {
+                str(key): base64.b64encode(value).decode("ascii")
+                for key, value in self._attachments.items()
+            },
+            "invitations": list(self._invitations.values()),
+        }
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{self._path.name}.", dir=self._path.parent
+        )
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(state, stream, ensure_ascii=False)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, self._path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+
+    def _load(self) -> None:
+        state = json.loads(self._path.read_text(encoding="utf-8"))
+        if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
+            raise ValueError(f"{self._path} is not a sandbox state file of version {STATE_VERSION}")
+        self._next_ids = {**FIRST_IDS, **state["nextIds"]}
+        self._last_stamp = state["lastStamp"]
+        self._customers = {c["id"]: c for c in state["customers"]}
+        self._customer_ids = {
+            (c["companyId"], c["customerCode"]): c["id"] for c in state["customers"]
+        }
+        self._certificates = {c["id"]: c for c in state["certificates"]}
+        self._attachments = {
+            int(key): base64.b64decode(value) for key, value in state["attachments"].items()
+        }
+        self._invitations = {i["id"]: i for i in state["invitations"]}
+

@@ -1,0 +1,196 @@
+"""Handlers of the AvaTax exemption calls listed in docs/avatax-ecm-api.md.
+
+Each takes the :class:`~.routing.Call` and its decoded path parameters
+(``company`` already resolved by the app) and returns a response; failures
+are raised as :class:`~.errors.ApiError`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from werkzeug.wrappers import Response
+
+from . import clock
+from .config import Company
+from .errors import invalid, not_found
+from .query import (
+    DATE_FIELD,
+    TEXT_FIELD,
+    apply_filter,
+    fetch_result,
+    includes,
+    parse_filter,
+    sort_records,
+)
+from .responses import json_response
+from .routing import Call
+from .seed import EXEMPTION_REASONS, EXPOSURE_ZONES, ZONES_BY_ID
+from .serializers import (
+    certificate_json,
+    company_json,
+    customer_json,
+    ecm_status,
+    exemption_status_json,
+    invitation_json,
+    invitation_status_json,
+    ping_json,
+    reason_json,
+    setup_json,
+    zone_json,
+)
+from .validation import new_customers, new_invitations, replacement_customer
+
+CERTIFICATE_FILTER_FIELDS = {"modifiedDate": DATE_FIELD, "createdDate": DATE_FIELD}
+CERTIFICATE_ORDER_FIELDS = ("id", "createdDate", "modifiedDate", "signedDate", "expirationDate")
+
+#: What the attachment call answers when the non_pdf_attachment fault is on:
+#: the kind of login page a misconfigured proxy sends instead of the file.
+NON_PDF_ATTACHMENT = (
+    b"<!DOCTYPE html><html><head><title>Sign in</title></head>"
+    b"<body><h1>Session expired</h1><p>Please sign in again.</p></body></html>"
+)
+
+
+def ping(call: Call) -> Response:
+    return json_response(ping_json(call.config.account_id))
+
+
+def list_companies(call: Call) -> Response:
+    args = call.request.args
+    companies = [company_json(company) for company in call.store.companies]
+    predicates = parse_filter(args.get("$filter"), {"companyCode": TEXT_FIELD})
+    selected = apply_filter(companies, predicates)
+    return json_response(fetch_result(selected, args, call.path))
+
+
+def certificate_setup(call: Call, company: Company) -> Response:
+    return json_response(setup_json(company, call.config.account_id))
+
+
+def get_customer(call: Call, company: Company, customer_code: str) -> Response:
+    record = call.store.customer(company.id, customer_code)
+    active = None
+    if "active_certificates" in includes(call.request.args):
+        today = clock.today()
+        active = [
+            certificate_json(certificate, today)
+            for certificate in sort_records(
+                call.store.certificates(company.id, customer_code), None, CERTIFICATE_ORDER_FIELDS
+            )
+            if ecm_status(certificate, today) == "Valid"
+        ]
+    return json_response(customer_json(record, active))
+
+
+def create_customers(call: Call, company: Company) -> Response:
+    created = call.store.create_customers(company.id, new_customers(call.json()))
+    return json_response([customer_json(record) for record in created], status=201)
+
+
+def replace_customer(call: Call, company: Company, customer_code: str) -> Response:
+    call.store.customer(company.id, customer_code)  # an unknown code is 404 before any 400
+    fields = replacement_customer(call.json(), customer_code)
+    record = call.store.replace_customer(company.id, customer_code, fields)
+    return json_response(customer_json(record))
+
+
+def exemption_status(
+    call: Call, company: Company, customer_code: str, country: str, region: str
+) -> Response:
+    """Exempt with the best valid certificate for the region, else NotExempt.
+
+    "Best" is the one that stays valid longest, then the latest signed, then
+    the newest.
+    """
+    today = clock.today()
+    candidates = [
+        certificate
+        for certificate in call.store.certificates(company.id, customer_code)
+        if ecm_status(certificate, today) == "Valid"
+        and ZONES_BY_ID[certificate["exposureZoneId"]].region == region.upper()
+        and ZONES_BY_ID[certificate["exposureZoneId"]].country == country.upper()
+    ]
+    best = max(
+        candidates,
+        key=lambda c: (c["expirationDate"], c["signedDate"], c["id"]),
+        default=None,
+    )
+    return json_response(exemption_status_json(best and certificate_json(best, today)))
+
+
+def list_customer_certificates(call: Call, company: Company, customer_code: str) -> Response:
+    return _certificate_page(call, call.store.certificates(company.id, customer_code))
+
+
+def list_certificates(call: Call, company: Company) -> Response:
+    return _certificate_page(call, call.store.certificates(company.id))
+
+
+def get_certificate(call: Call, company: Company, certificate_id: int) -> Response:
+    serialize = _certificate_serializer(call)
+    return json_response(serialize(call.store.certificate(company.id, certificate_id)))
+
+
+def get_attachment(call: Call, company: Company, certificate_id: int) -> Response:
+    kind = call.request.args.get("$type", "Pdf")
+    if kind.lower() != "pdf":
+        raise invalid([f"$type {kind!r} is not supported; the sandbox stores Pdf"], "$type")
+    certificate = call.store.certificate(company.id, certificate_id)
+    if call.app.faults.current().non_pdf_attachment:
+        return Response(NON_PDF_ATTACHMENT, content_type="text/html; charset=utf-8")
+    pdf = call.store.attachment(company.id, certificate_id)
+    if pdf is None:
+        raise not_found("Attachment", certificate_id)
+    disposition = f"attachment; filename*=UTF-8''{quote(certificate['filename'])}"
+    return Response(
+        pdf, content_type="application/pdf", headers={"Content-Disposition": disposition}
+    )
+
+
+def list_exposure_zones(call: Call) -> Response:
+    return json_response(
+        fetch_result(list(EXPOSURE_ZONES), call.request.args, call.path, zone_json)
+    )
+
+
+def list_exempt_reasons(call: Call) -> Response:
+    return json_response(
+        fetch_result(list(EXEMPTION_REASONS), call.request.args, call.path, reason_json)
+    )
+
+
+def create_invitations(call: Call, company: Company, customer_code: str) -> Response:
+    call.store.customer(company.id, customer_code)  # an unknown code is 404 before any 400
+    created = call.store.create_invitations(
+        company.id, customer_code, new_invitations(call.json()), call.config.invite_ready_delay
+    )
+    return json_response(
+        [invitation_status_json(record, call.base_url) for record in created], status=201
+    )
+
+
+def get_invitation(
+    call: Call, company: Company, customer_code: str, invitation_id: int
+) -> Response:
+    record = call.store.invitation(company.id, customer_code, invitation_id)
+    return json_response(invitation_json(record, call.base_url))
+
+
+def _certificate_serializer(call: Call):
+    """CertificateModel JSON as of today, with customers if ``$include`` asks."""
+    today = clock.today()
+    with_customers = "customers" in includes(call.request.args)
+
+    def serialize(record: dict) -> dict:
+        customers = call.store.customers_by_ids(record["customerIds"]) if with_customers else None
+        return certificate_json(record, today, customers)
+
+    return serialize
+
+
+def _certificate_page(call: Call, records: list[dict]) -> Response:
+    args = call.request.args
+    selected = apply_filter(records, parse_filter(args.get("$filter"), CERTIFICATE_FILTER_FIELDS))
+    ordered = sort_records(selected, args.get("$orderBy"), CERTIFICATE_ORDER_FIELDS)
+    return json_response(fetch_result(ordered, args, call.path, _certificate_serializer(call)))

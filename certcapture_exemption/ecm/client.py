@@ -86,6 +86,9 @@ class EcmClient:
             read_timeout=read_timeout, max_retries=max_retries, backoff_base=backoff_base,
             backoff_cap=backoff_cap, app_name=app_name, app_version=app_version,
             session=session, sleep=sleep)
+        if isinstance(max_pdf_bytes, bool) or not isinstance(max_pdf_bytes, int) \
+                or max_pdf_bytes < 1:
+            raise ConfigurationError("max_pdf_bytes must be a positive number of bytes.")
         self.company_id = company_id
         self.max_pdf_bytes = max_pdf_bytes
 

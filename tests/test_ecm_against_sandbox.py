@@ -1,0 +1,418 @@
+"""The ECM client against the local sandbox over real loopback HTTP.
+
+Every client method is exercised end to end, then every fault the sandbox can
+inject, showing the documented behaviour: the error type, how many requests
+were sent (the sandbox's own log and ``client.request_count``), and that
+nothing is created twice. Waits between retries are recorded, not slept.
+"""
+
+import math
+import re
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from certcapture_exemption.ecm import (
+    AuthenticationError,
+    CertCaptureError,
+    Customer,
+    EcmClient,
+    NotFoundError,
+    ProtocolError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+
+sandbox_module = pytest.importorskip("certcapture_sandbox")
+SandboxConfig, SandboxServer = sandbox_module.SandboxConfig, sandbox_module.SandboxServer
+
+ACCOUNT_ID, LICENSE_KEY = "1100000001", "sandbox-license-key"
+CODE = "ACME / Ünï 1"  # a space, a slash and non-ASCII: must survive percent-encoding
+CUSTOMERS_POST = r"/customers$"
+INVITES_POST = r"/certexpressinvites$"
+#: The sandbox answers delayed calls after this long; the client gives up sooner.
+DELAY_SECONDS, READ_TIMEOUT = 1.0, 0.3
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with SandboxServer(SandboxConfig(), host="127.0.0.1", port=0) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh(sandbox):
+    sandbox.clear_faults()
+    sandbox.reset()
+    sandbox.clear_requests()
+    yield
+    sandbox.clear_faults()
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def make_client(sandbox, sleeps):
+    """Clients of the sandbox's DEFAULT company that record their waits instead of sleeping."""
+    clients = []
+
+    def make(**options):
+        options.setdefault("company_id", sandbox.company_id("DEFAULT"))
+        client = EcmClient(sandbox.url, options.pop("account_id", ACCOUNT_ID),
+                           options.pop("license_key", LICENSE_KEY), sleep=sleeps.append,
+                           **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+def customer(code=CODE, **changes):
+    """A customer the sandbox accepts (it wants an address, like AvaTax)."""
+    fields = {"name": "Acme Wholesale", "line1": "1 Main St", "city": "Seattle",
+              "postal_code": "98101", "region": "WA", "country": "US",
+              "email_address": "ap@acme.test", "is_bill": True, **changes}
+    return Customer(code, **fields)
+
+
+def served(sandbox, method, path_pattern):
+    """Statuses of the API calls the sandbox served for ``method`` on matching paths."""
+    return [status for m, path, status in sandbox.requests
+            if m == method and re.search(path_pattern, path)]
+
+
+def served_eventually(sandbox, method, path_pattern, count, timeout=5.0):
+    """Like ``served``, once ``count`` such calls were logged: a delayed call is logged only
+    when the sandbox finally answers it, after the client stopped waiting."""
+    deadline = time.monotonic() + timeout
+    while len(served(sandbox, method, path_pattern)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return served(sandbox, method, path_pattern)
+
+
+def fault(sandbox, **settings):
+    sandbox.set_faults(**settings)
+
+
+def rule(method, path, status, times=None, retry_after=None):
+    return {"method": method, "path": path, "status": status, "times": times,
+            "retry_after": retry_after}
+
+
+# --- every method, no faults ---------------------------------------------------------
+
+
+def test_ping_and_company_resolution(sandbox, make_client):
+    client = make_client(company_id=None)
+    ping = client.ping()
+    assert ping.authenticated and ping.authenticated_account_id == int(ACCOUNT_ID)
+    company = client.find_company("DEFAULT")
+    assert company.id == sandbox.company_id("DEFAULT") == 1001
+    assert client.find_company("NO-SUCH-COMPANY") is None
+    client.company_id = company.id
+    assert client.certificate_setup().is_provisioned
+
+
+def test_customer_lifecycle_with_an_awkward_code(client):
+    with pytest.raises(NotFoundError):
+        client.get_customer(CODE)
+    created = client.create_customer(customer())
+    assert created.customer_code == CODE and created.id and created.created_date.tzinfo
+    assert client.get_customer(CODE) == created
+    updated = client.update_customer(customer(name="Acme Retail", email_address=None))
+    assert (updated.name, updated.email_address, updated.id) == ("Acme Retail", None, created.id)
+    assert client.upsert_customer(customer(name="Acme Again")).name == "Acme Again"
+    assert client.upsert_customer(customer("NEW-1")).customer_code == "NEW-1"
+    assert client.get_customer("NEW-1").name == "Acme Wholesale"
+
+
+def test_a_refused_create_is_a_validation_error(client):
+    with pytest.raises(ValidationError) as caught:
+        client.create_customer(Customer("BARE"))
+    assert caught.value.status == 400 and caught.value.details
+    client.create_customer(customer())
+    with pytest.raises(ValidationError) as caught:
+        client.create_customer(customer())
+    assert caught.value.code == "DuplicateEntry"
+
+
+def test_certificates_status_and_pdf(sandbox, client):
+    client.create_customer(customer())
+    pdf = b"%PDF-1.4 sandbox certificate"
+    added = sandbox.add_certificate(CODE, region="WA", exemption_number="WA-123",
+                                    signed_date=date(2024, 1, 15),
+                                    expiration_date=date(2099, 1, 15), pdf=pdf)
+    assert client.get_customer(CODE, include_active_certificates=True) \
+        .active_certificate_count == 1
+    status = client.get_exemption_status(CODE, "WA")
+    assert status.is_exempt and status.certificate.id == added["id"]
+    assert status.certificate.signed_date == date(2024, 1, 15)
+    assert not client.get_exemption_status(CODE, "OR").is_exempt
+    certificate = client.get_certificate(added["id"])
+    assert certificate.exemption_number == "WA-123"
+    assert certificate.exposure_zone.region == "WA"
+    assert certificate.exemption_reason.name == "RESALE"
+    assert [c.customer_code for c in certificate.customers] == [CODE]
+    assert client.get_certificate(added["id"], include_customers=False).customers == ()
+    assert client.download_certificate_pdf(added["id"]) == pdf
+    with pytest.raises(NotFoundError):
+        client.get_certificate(999999)
+
+
+def test_certificate_pages(sandbox, client):
+    client.create_customer(customer())
+    ids = [sandbox.add_certificate(CODE, region=region)["id"]
+           for region in ("WA", "OR", "CA", "TX", "NY")]
+    sandbox.clear_requests()
+    listed = list(client.iter_customer_certificates(CODE, page_size=2, include_customers=True))
+    assert sorted(c.id for c in listed) == sorted(ids)
+    assert all(c.customers[0].customer_code == CODE for c in listed)
+    assert len(served(sandbox, "GET", r"/certificates$")) == 3
+
+    changed = list(client.iter_certificates_changed_since(None, page_size=5))
+    assert sorted(c.id for c in changed) == sorted(ids)
+    assert [c.modified_date for c in changed] == sorted(c.modified_date for c in changed)
+    assert len(served(sandbox, "GET", r"/companies/1001/certificates$")) == 1
+    later = max(c.modified_date for c in changed) + timedelta(seconds=1)
+    assert list(client.iter_certificates_changed_since(later)) == []
+    earlier = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    assert len(list(client.iter_certificates_changed_since(earlier))) == 5
+
+
+def test_definitions(sandbox, client):
+    zones = list(client.iter_exposure_zones(page_size=10))
+    assert len({zone.id for zone in zones}) == len(zones) > 10
+    assert any(zone.region == "WA" and zone.country == "US" for zone in zones)
+    assert len(served(sandbox, "GET", r"certificateexposurezones$")) == math.ceil(len(zones) / 10)
+    reasons = list(client.iter_exemption_reasons())
+    assert "RESALE" in {reason.name for reason in reasons}
+
+
+def test_invitation_lifecycle(sandbox, client):
+    client.create_customer(customer())
+    washington = next(z for z in client.iter_exposure_zones() if z.region == "WA")
+    resale = next(r for r in client.iter_exemption_reasons() if r.name == "RESALE")
+    result = client.create_invitation(CODE, "ap@acme.test", [washington.id], [resale.id])
+    invitation = result.invitation
+    assert invitation.customer_code == CODE and invitation.exposure_zones == (washington.id,)
+    sandbox.make_invitations_ready()
+    followed = client.get_invitation(CODE, invitation.id)
+    assert followed.request_link and followed.request_link.startswith(sandbox.url)
+    with pytest.raises(NotFoundError):
+        client.get_invitation(CODE, 999999)
+
+
+def test_request_count_matches_what_the_sandbox_served(sandbox, client):
+    client.ping()
+    client.find_company("DEFAULT")
+    list(client.iter_exemption_reasons())
+    assert client.request_count == len(sandbox.requests) == 3
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+
+def test_wrong_credentials_are_an_authentication_error(sandbox, make_client):
+    client = make_client(license_key="wrong-key")
+    with pytest.raises(AuthenticationError) as caught:
+        client.get_customer(CODE)
+    assert caught.value.status == 401 and "wrong-key" not in caught.value.message
+    assert client.request_count == 1
+
+
+def test_forced_401_is_not_retried(sandbox, client):
+    fault(sandbox, rules=[rule("GET", r"/utilities/ping$", 401)])
+    with pytest.raises(AuthenticationError):
+        client.ping()
+    assert served(sandbox, "GET", r"/ping$") == [401]
+
+
+def test_429_waits_as_told_by_retry_after_then_succeeds(sandbox, client, sleeps):
+    client.create_customer(customer())
+    fault(sandbox, rules=[rule("GET", r"/customers/", 429, times=2, retry_after=1)])
+    assert client.get_customer(CODE).customer_code == CODE
+    assert served(sandbox, "GET", r"/customers/") == [429, 429, 200]
+    assert sleeps == [1.0, 1.0]
+
+
+def test_429_that_persists_raises_rate_limited_after_the_retries(sandbox, client, sleeps):
+    fault(sandbox, rules=[rule("*", r"/ping$", 429, retry_after=2)])
+    with pytest.raises(RateLimitedError) as caught:
+        client.ping()
+    assert caught.value.retry_after == 2.0
+    assert len(served(sandbox, "GET", r"/ping$")) == 4 and sleeps == [2.0] * 3
+
+
+def test_forced_404_is_not_found_and_not_retried(sandbox, client):
+    client.create_customer(customer())
+    fault(sandbox, rules=[rule("GET", r"/customers/", 404)])
+    with pytest.raises(NotFoundError) as caught:
+        client.get_customer(CODE)
+    assert caught.value.code == "EntityNotFoundError"
+    assert served(sandbox, "GET", r"/customers/") == [404]
+
+
+def test_500_is_not_retried(sandbox, client):
+    fault(sandbox, rules=[rule("GET", r"/ping$", 500)])
+    with pytest.raises(ServerError) as caught:
+        client.ping()
+    assert caught.value.status == 500 and served(sandbox, "GET", r"/ping$") == [500]
+
+
+def test_a_forced_400_is_a_certcapture_error_with_its_description(sandbox, client):
+    fault(sandbox, rules=[rule("GET", r"/certificates/setup$", 400)])
+    with pytest.raises(CertCaptureError) as caught:
+        client.certificate_setup()
+    assert "simulated failure" in caught.value.message
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_errors_on_reads_are_retried(sandbox, client, sleeps, status):
+    fault(sandbox, rules=[rule("GET", r"/ping$", status, times=2)])
+    assert client.ping().authenticated
+    assert served(sandbox, "GET", r"/ping$") == [status, status, 200]
+    assert len(sleeps) == 2 and all(0 <= s <= 0.5 * 2 ** i for i, s in enumerate(sleeps))
+
+
+def test_gateway_errors_that_persist_raise_after_three_retries(sandbox, client):
+    fault(sandbox, rules=[rule("GET", r"/ping$", 503)])
+    with pytest.raises(ServerError):
+        client.ping()
+    assert served(sandbox, "GET", r"/ping$") == [503] * 4 and client.request_count == 4
+
+
+def test_503_on_create_customer_is_retried_and_creates_one(sandbox, client, sleeps):
+    fault(sandbox, rules=[rule("POST", CUSTOMERS_POST, 503, times=2, retry_after=1)])
+    assert client.create_customer(customer()).customer_code == CODE
+    assert served(sandbox, "POST", CUSTOMERS_POST) == [503, 503, 201]
+    assert sleeps == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_ambiguous_gateway_error_on_create_customer_looks_before_posting_again(
+        sandbox, client, status):
+    fault(sandbox, rules=[rule("POST", CUSTOMERS_POST, status, times=1)])
+    assert client.create_customer(customer()).customer_code == CODE
+    assert served(sandbox, "POST", CUSTOMERS_POST) == [status, 201]
+    assert served(sandbox, "GET", r"/customers/") == [404]
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_ambiguous_gateway_error_on_an_invitation_is_raised_not_resent(sandbox, client, status):
+    client.create_customer(customer())
+    fault(sandbox, rules=[rule("POST", INVITES_POST, status)])
+    with pytest.raises(ServerError) as caught:
+        client.create_invitation(CODE, "ap@acme.test", [_zone_id(client)])
+    assert caught.value.may_have_taken_effect and caught.value.status == status
+    assert served(sandbox, "POST", INVITES_POST) == [status]
+
+
+def test_read_timeout_on_create_customer_returns_the_one_customer_created(sandbox, make_client):
+    client = make_client(read_timeout=READ_TIMEOUT)
+    fault(sandbox, delay_path=CUSTOMERS_POST, delay_seconds=DELAY_SECONDS)
+    created = client.create_customer(customer())
+    assert created.customer_code == CODE and created.id
+    assert client.request_count == 2  # the POST that timed out, the GET that found it
+    assert served_eventually(sandbox, "POST", CUSTOMERS_POST, 1) == [201]
+    time.sleep(DELAY_SECONDS / 2)  # a second POST, had there been one, would be logged now
+    assert served(sandbox, "POST", CUSTOMERS_POST) == [201]
+    sandbox.clear_faults()
+    assert client.get_customer(CODE).id == created.id
+
+
+def test_read_timeout_on_an_invitation_raises_and_is_not_resent(sandbox, make_client):
+    client = make_client(read_timeout=READ_TIMEOUT)
+    client.create_customer(customer())
+    zone_id = _zone_id(client)
+    sent_before = client.request_count
+    fault(sandbox, delay_path=INVITES_POST, delay_seconds=DELAY_SECONDS)
+    with pytest.raises(RequestTimeoutError) as caught:
+        client.create_invitation(CODE, "ap@acme.test", [zone_id])
+    assert caught.value.may_have_taken_effect and caught.value.transient
+    assert client.request_count == sent_before + 1
+    assert served_eventually(sandbox, "POST", INVITES_POST, 1) == [201]  # it did take effect
+
+
+def test_read_timeout_on_a_read_is_retried(sandbox, make_client):
+    client = make_client(read_timeout=READ_TIMEOUT, max_retries=1)
+    fault(sandbox, delay_path=r"/ping$", delay_seconds=DELAY_SECONDS)
+    with pytest.raises(RequestTimeoutError):
+        client.ping()
+    assert client.request_count == 2
+    assert served_eventually(sandbox, "GET", r"/ping$", 2) == [200, 200]  # both took effect
+
+
+def test_dropped_connection_on_a_read_is_retried(sandbox, client):
+    fault(sandbox, drop_connection=r"/ping$")
+    with pytest.raises(TransportError) as caught:
+        client.ping()
+    assert type(caught.value) is TransportError and caught.value.transient
+    assert client.request_count == 4
+
+
+def test_dropped_connection_on_an_invitation_is_raised_not_resent(sandbox, client):
+    client.create_customer(customer())
+    zone_id = _zone_id(client)
+    sent_before = client.request_count
+    fault(sandbox, drop_connection=INVITES_POST)
+    with pytest.raises(TransportError) as caught:
+        client.create_invitation(CODE, "ap@acme.test", [zone_id])
+    assert caught.value.may_have_taken_effect
+    assert client.request_count == sent_before + 1
+
+
+def test_dropped_connection_on_create_customer_looks_then_posts_once_more(sandbox, client):
+    fault(sandbox, drop_connection=CUSTOMERS_POST)
+    with pytest.raises(TransportError) as caught:
+        client.create_customer(customer())
+    assert caught.value.may_have_taken_effect
+    assert client.request_count == 3  # POST dropped, GET 404, POST dropped: then it stops
+    assert served(sandbox, "GET", r"/customers/") == [404]
+
+
+@pytest.mark.parametrize("knob", ["malformed", "truncated"])
+def test_malformed_or_truncated_answers_are_protocol_errors(sandbox, client, knob):
+    fault(sandbox, **{knob: r"/ping$"})
+    with pytest.raises(ProtocolError):
+        client.ping()
+    assert client.request_count == 1
+
+
+def test_truncated_page_is_a_protocol_error(sandbox, client):
+    fault(sandbox, truncated=r"certificateexemptreasons$")
+    with pytest.raises(ProtocolError):
+        list(client.iter_exemption_reasons())
+
+
+def test_non_pdf_attachment_is_refused(sandbox, client):
+    client.create_customer(customer())
+    certificate_id = sandbox.add_certificate(CODE)["id"]
+    fault(sandbox, non_pdf_attachment=True)
+    with pytest.raises(ProtocolError, match="not a PDF"):
+        client.download_certificate_pdf(certificate_id)
+
+
+def test_oversized_attachment_is_refused(sandbox, make_client):
+    client = make_client(max_pdf_bytes=64)
+    client.create_customer(customer())
+    certificate_id = sandbox.add_certificate(CODE, pdf=b"%PDF-1.4 " + b"x" * 1000)["id"]
+    with pytest.raises(ProtocolError, match="larger than"):
+        client.download_certificate_pdf(certificate_id)
+
+
+def _zone_id(client):
+    return next(zone.id for zone in client.iter_exposure_zones() if zone.region == "WA")

@@ -88,6 +88,15 @@ def test_missing_credentials_are_refused(account_id, license_key):
         EcmClient(BASE_URL, account_id, license_key)
 
 
+@pytest.mark.parametrize("setting", [
+    {"connect_timeout": 0}, {"read_timeout": -1}, {"read_timeout": "30"},
+    {"backoff_base": -0.1}, {"max_retries": -1}, {"max_retries": 1.5}, {"max_pdf_bytes": 0},
+])
+def test_bad_settings_are_configuration_errors(setting):
+    with pytest.raises(ConfigurationError):
+        EcmClient(BASE_URL, ACCOUNT_ID, LICENSE_KEY, **setting)
+
+
 def test_company_calls_need_a_company_id_and_send_nothing_without_it():
     client, session, _ = make_client(company_id=None)
     with pytest.raises(ConfigurationError):

@@ -130,6 +130,14 @@ def parse_retry_after(value, now=None):
     return max(0.0, seconds)
 
 
+def _seconds(name, value, *, allow_zero=False):
+    """A duration setting as float seconds, or ConfigurationError."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (
+            value == 0 and not allow_zero):
+        raise ConfigurationError(f"{name} must be a positive number of seconds.")
+    return float(value)
+
+
 def _underlying(exc):
     """The urllib3 error a requests exception wraps (unwrapping MaxRetryError)."""
     inner = exc.args[0] if exc.args else None
@@ -161,19 +169,15 @@ class Transport:
         account_id = "" if account_id is None else str(account_id).strip()
         if not account_id or not license_key:
             raise ConfigurationError("The Avalara account ID and license key are both required.")
-        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout),
-                            ("backoff_base", backoff_base), ("backoff_cap", backoff_cap)):
-            if not isinstance(value, int | float) or value < 0 or (
-                    value == 0 and name.endswith("timeout")):
-                raise ConfigurationError(f"{name} must be a positive number of seconds.")
-        if not isinstance(max_retries, int) or max_retries < 0:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigurationError("max_retries must be a whole number, 0 or more.")
         self.account_id = account_id
         self._auth = (account_id, license_key)
-        self.timeout = (float(connect_timeout), float(read_timeout))
+        self.timeout = (_seconds("connect_timeout", connect_timeout),
+                        _seconds("read_timeout", read_timeout))
         self.max_retries = max_retries
-        self.backoff_base = float(backoff_base)
-        self.backoff_cap = float(backoff_cap)
+        self.backoff_base = _seconds("backoff_base", backoff_base, allow_zero=True)
+        self.backoff_cap = _seconds("backoff_cap", backoff_cap, allow_zero=True)
         self.client_header = "; ".join(
             (app_name, app_version, "requests", requests.__version__, socket.gethostname()))
         self._owns_session = session is None
@@ -303,9 +307,10 @@ class Transport:
                 d["description"] for d in details if isinstance(d.get("description"), str)
             ) or message
         if not message:
-            message = f"{error_class.default_message} (HTTP {status} {response.reason or ''})"
+            http_status = " ".join(str(part) for part in (status, response.reason) if part)
+            message = f"{error_class.default_message} (HTTP {http_status})"
         return error_class(
-            self._redact(message.strip()), code=code, status=status, details=details,
+            self._redact(message), code=code, status=status, details=details,
             method=method, path=path,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             transient=status in _TRANSIENT_STATUSES or error_class is RateLimitedError,

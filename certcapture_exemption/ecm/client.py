@@ -59,7 +59,8 @@ def _fetch_result(data, method, path):
 
 
 def _check_page_size(page_size):
-    if not isinstance(page_size, int) or not 1 <= page_size <= const.MAX_PAGE_SIZE:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) \
+            or not 1 <= page_size <= const.MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {const.MAX_PAGE_SIZE}")
 
 
@@ -81,14 +82,14 @@ class EcmClient:
                  max_pdf_bytes=const.DEFAULT_MAX_PDF_BYTES,
                  app_name=const.DEFAULT_APP_NAME, app_version=const.DEFAULT_APP_VERSION,
                  session=None, sleep=time.sleep):
+        if isinstance(max_pdf_bytes, bool) or not isinstance(max_pdf_bytes, int) \
+                or max_pdf_bytes < 1:
+            raise ConfigurationError("max_pdf_bytes must be a positive number of bytes.")
         self._transport = Transport(
             base_url, account_id, license_key, connect_timeout=connect_timeout,
             read_timeout=read_timeout, max_retries=max_retries, backoff_base=backoff_base,
             backoff_cap=backoff_cap, app_name=app_name, app_version=app_version,
             session=session, sleep=sleep)
-        if isinstance(max_pdf_bytes, bool) or not isinstance(max_pdf_bytes, int) \
-                or max_pdf_bytes < 1:
-            raise ConfigurationError("max_pdf_bytes must be a positive number of bytes.")
         self.company_id = company_id
         self.max_pdf_bytes = max_pdf_bytes
 

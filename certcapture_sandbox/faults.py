@@ -170,7 +170,10 @@ def parse_rule(text: str) -> dict:
             for name in ("retry_after", "times"):
                 if match[name] is not None:
                     rule[name] = int(match[name])
-            FaultRule(**rule)  # validate now, so the CLI can refuse it
+            try:
+                FaultRule(**rule)  # validate now, so the CLI can refuse it
+            except ValueError as error:
+                raise ValueError(f"fault rule {text!r}: {error}") from None
             return rule
     raise ValueError(
         f"fault rule {text!r} is not 'METHOD PATH_REGEX STATUS[:RETRY_AFTER][xTIMES]'"

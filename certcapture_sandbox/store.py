@@ -39,7 +39,7 @@ class Store:
     """Thread-safe in-memory records of one sandbox, optionally persisted."""
 
     def __init__(self, config: SandboxConfig):
-        self.lock = threading.RLock()
+        self._lock = threading.RLock()
         self.companies = config.companies()
         self._path = Path(config.state_file) if config.state_file else None
         self._clear()
@@ -58,23 +58,23 @@ class Store:
 
     def reset(self) -> None:
         """Forget every record: back to the seeded state (companies only)."""
-        with self.lock:
+        with self._lock:
             self._clear()
             self._save()
 
     # -- customers ---------------------------------------------------------
 
     def customer(self, company_id: int, code: str) -> dict:
-        with self.lock:
+        with self._lock:
             return copy.deepcopy(self._customers[self._customer_id(company_id, code)])
 
     def customers_by_ids(self, ids: list[int]) -> list[dict]:
-        with self.lock:
+        with self._lock:
             return [copy.deepcopy(self._customers[i]) for i in ids if i in self._customers]
 
     def create_customers(self, company_id: int, records: list[dict]) -> list[dict]:
         """Create all ``records`` or none of them (codes must be new and distinct)."""
-        with self.lock:
+        with self._lock:
             codes = [record["customerCode"] for record in records]
             taken = [code for code in codes if (company_id, code) in self._customer_ids]
             repeated = sorted({code for code in codes if codes.count(code) > 1})
@@ -104,7 +104,7 @@ class Store:
 
     def replace_customer(self, company_id: int, code: str, fields: dict) -> dict:
         """PUT semantics: ``fields`` replaces every writable field."""
-        with self.lock:
+        with self._lock:
             old = self._customers[self._customer_id(company_id, code)]
             keep = ("id", "companyId", "customerCode", "createdDate")
             new = {**fields, **{key: old[key] for key in keep}, "modifiedDate": self._stamp()}
@@ -116,7 +116,7 @@ class Store:
 
     def certificates(self, company_id: int, customer_code: str | None = None) -> list[dict]:
         """The company's certificates, or only those linked to one customer."""
-        with self.lock:
+        with self._lock:
             records = [c for c in self._certificates.values() if c["companyId"] == company_id]
             if customer_code is not None:
                 customer_id = self._customer_id(company_id, customer_code)
@@ -124,7 +124,7 @@ class Store:
             return copy.deepcopy(records)
 
     def certificate(self, company_id: int, certificate_id: int) -> dict:
-        with self.lock:
+        with self._lock:
             record = self._certificates.get(certificate_id)
             if record is None or record["companyId"] != company_id:
                 raise not_found("Certificate", certificate_id)
@@ -132,7 +132,7 @@ class Store:
 
     def attachment(self, company_id: int, certificate_id: int) -> bytes | None:
         """The certificate's PDF, or None when it has no document."""
-        with self.lock:
+        with self._lock:
             self.certificate(company_id, certificate_id)
             return self._attachments.get(certificate_id)
 
@@ -152,7 +152,7 @@ class Store:
         filename: str | None,
     ) -> dict:
         """Record one certificate linked to one existing customer."""
-        with self.lock:
+        with self._lock:
             customer_id = self._customer_id(company_id, customer_code)
             certificate_id = self._take_id("certificate")
             stamp = self._stamp()
@@ -180,15 +180,15 @@ class Store:
     # -- CertExpress invitations -------------------------------------------
 
     def create_invitations(
-        self, company_id: int, customer_code: str, requests: list[dict], ready_delay: float
+        self, company_id: int, customer_code: str, invitations: list[dict], ready_delay: float
     ) -> list[dict]:
         """Record invitations that become Ready ``ready_delay`` seconds from now."""
-        with self.lock:
+        with self._lock:
             self._customer_id(company_id, customer_code)
             created = []
-            for request in requests:
+            for invitation in invitations:
                 record = {
-                    **request,
+                    **invitation,
                     "id": self._take_id("invitation"),
                     "companyId": company_id,
                     "customerCode": customer_code,
@@ -202,7 +202,7 @@ class Store:
             return created
 
     def invitation(self, company_id: int, customer_code: str, invitation_id: int) -> dict:
-        with self.lock:
+        with self._lock:
             self._customer_id(company_id, customer_code)
             record = self._invitations.get(invitation_id)
             if record is None or (record["companyId"], record["customerCode"]) != (
@@ -213,13 +213,13 @@ class Store:
             return copy.deepcopy(record)
 
     def invitation_by_token(self, token: str) -> dict | None:
-        with self.lock:
+        with self._lock:
             found = next((i for i in self._invitations.values() if i["token"] == token), None)
             return copy.deepcopy(found)
 
     def make_invitations_ready(self) -> int:
         """Make every pending invitation Ready now; returns how many changed."""
-        with self.lock:
+        with self._lock:
             now = time.time()
             pending = [i for i in self._invitations.values() if i["readyAt"] > now]
             for record in pending:

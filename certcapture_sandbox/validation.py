@@ -16,7 +16,6 @@ REQUIRED_CUSTOMER_FIELDS = ("name", "line1", "city", "postalCode", "country")
 #: Countries whose customers also need a region (state/province code).
 COUNTRIES_NEEDING_REGION = ("US", "CA")
 DELIVERY_METHODS = ("Email", "Fax", "Download")
-DEFAULT_COVER_LETTER = "STANDARD_REQUEST"
 
 
 def _type_name(kind: type) -> str:
@@ -129,7 +128,6 @@ def new_invitations(body) -> list[dict]:
     return [
         {
             "recipient": item.get("recipient"),
-            "coverLetterTitle": item.get("coverLetterTitle") or DEFAULT_COVER_LETTER,
             "exposureZones": item["exposureZones"],
             "exemptReasons": item.get("exemptReasons") or [],
             "deliveryMethod": item["deliveryMethod"],

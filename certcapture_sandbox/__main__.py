@@ -15,7 +15,7 @@ from .config import SandboxConfig
 from .faults import parse_rule
 from .server import SandboxServer
 
-DEFAULT_COMPANY_CODE = "DEFAULT"
+DEFAULTS = SandboxConfig()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,19 +23,19 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m certcapture_sandbox",
         description="Local stand-in for the Avalara AvaTax v2 exemption-certificate API.",
     )
-    defaults = SandboxConfig()
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
         "--port", type=int, default=8099, help="port (default %(default)s; 0 = any free port)"
     )
-    parser.add_argument("--account-id", default=defaults.account_id)
-    parser.add_argument("--license-key", default=defaults.license_key)
+    parser.add_argument("--account-id", default=DEFAULTS.account_id)
+    parser.add_argument("--license-key", default=DEFAULTS.license_key)
     parser.add_argument(
         "--company-code",
         action="append",
         dest="company_codes",
         metavar="CODE",
-        help=f"a company (repeatable; ids from 1001 in this order; default {DEFAULT_COMPANY_CODE})",
+        help="a company (repeatable; ids from 1001 in this order; default "
+        f"{', '.join(DEFAULTS.company_codes)})",
     )
     parser.add_argument(
         "--not-provisioned",
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         config = SandboxConfig(
             account_id=args.account_id,
             license_key=args.license_key,
-            company_codes=tuple(args.company_codes or (DEFAULT_COMPANY_CODE,)),
+            company_codes=tuple(args.company_codes or DEFAULTS.company_codes),
             not_provisioned=tuple(args.not_provisioned),
             invite_ready_delay=args.invite_ready_delay,
             state_file=args.state_file,

@@ -116,7 +116,7 @@ def exemption_status(
         key=lambda c: (c["expirationDate"], c["signedDate"], c["id"]),
         default=None,
     )
-    return json_response(exemption_status_json(best and certificate_json(best, today)))
+    return json_response(exemption_status_json(certificate_json(best, today) if best else None))
 
 
 def list_customer_certificates(call: Call, company: Company, customer_code: str) -> Response:

@@ -46,7 +46,7 @@ def _customer_problems(body: dict, prefix: str = "") -> list[str]:
     problems += [
         f"{prefix}{field} is required"
         for field in REQUIRED_CUSTOMER_FIELDS
-        if not (isinstance(body.get(field), str) and body[field].strip())
+        if body.get(field) is None or (isinstance(body[field], str) and not body[field].strip())
     ]
     country = body.get("country")
     has_region = isinstance(body.get("region"), str) and body["region"].strip()

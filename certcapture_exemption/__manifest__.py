@@ -12,7 +12,6 @@
         "security/certcapture_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
-        "data/mail_message_subtype_data.xml",
         "views/certcapture_certificate_views.xml",
         "views/certcapture_invitation_views.xml",
         "views/certcapture_list_views.xml",

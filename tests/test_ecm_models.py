@@ -160,6 +160,7 @@ def test_format_datetime_writes_utc_with_z_and_takes_naive_as_utc():
     aware = datetime(2024, 3, 1, 14, 30, 5, 999, tzinfo=timezone(timedelta(hours=2)))
     assert format_datetime(aware) == "2024-03-01T12:30:05Z"
     assert format_datetime(datetime(2024, 3, 1, 12, 30, 5)) == "2024-03-01T12:30:05Z"
+    assert format_datetime(datetime(2024, 3, 1, 12, 30, 5, 250)) == "2024-03-01T12:30:05.000250Z"
 
 
 def test_status_properties():

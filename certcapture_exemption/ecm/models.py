@@ -79,14 +79,17 @@ def parse_datetime(value, where="date-time"):
 
 
 def format_datetime(moment):
-    """Write a datetime as the API's UTC form ``YYYY-MM-DDTHH:MM:SSZ``.
+    """Write a datetime as the API's UTC form ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``.
 
     A naive datetime is taken as UTC (Odoo stores UTC without an offset).
-    Microseconds are dropped, which widens a ``gt`` filter by under a second:
-    seeing a record twice is harmless, missing one is not.
+    Fractions of a second are kept when present: a ``gt`` filter cut to the
+    second would return the same records again and again when more than a
+    page of them changed within one second.
     """
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -1,0 +1,42 @@
+"""Constants of the add-on's Odoo side (the API's own live in ecm/)."""
+
+# Where each environment of the Settings screen sends requests.
+ENVIRONMENT_URLS = {
+    "sandbox": "https://sandbox-rest.avatax.com",
+    "production": "https://rest.avatax.com",
+}
+
+# What an order created outside the form view does when its customer has no
+# valid certificate (the form view always asks the user instead).
+MISSING_CERTIFICATE_POLICIES = [
+    ("none", "Do nothing"),
+    ("flag", "Flag the order and plan an activity"),
+    ("send", "Send the certificate request automatically"),
+]
+
+# The exemption check's result on a sale order.
+ORDER_CHECK_STATUSES = [
+    ("exempt", "Certificate on file"),
+    ("missing", "Certificate missing"),
+    ("expired", "Certificate expired"),
+    ("pending", "Request pending"),
+    ("unknown", "Not checked"),
+    ("error", "Check failed"),
+]
+
+# The customer's certificate situation, as its form shows it.
+PARTNER_CERTIFICATE_STATUSES = [
+    ("valid", "Valid"),
+    ("expiring", "Expiring soon"),
+    ("expired", "Expired"),
+    ("missing", "Missing"),
+    ("pending", "Request pending"),
+    ("unknown", "Unknown"),
+]
+
+EXPIRING_SOON_DAYS = 30
+PULL_BATCH_SIZE = 50
+RETRY_BATCH_SIZE = 50
+# Failed checks older than this are left to the user (the order went on).
+RETRY_MAX_AGE_DAYS = 7
+COUNTRY_CODE = "US"

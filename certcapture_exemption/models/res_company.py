@@ -1,0 +1,67 @@
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+from ..const import ENVIRONMENT_URLS, MISSING_CERTIFICATE_POLICIES
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    certcapture_enabled = fields.Boolean("CertCapture")
+    certcapture_environment = fields.Selection(
+        [
+            ("sandbox", "Avalara sandbox"),
+            ("production", "Avalara production"),
+            ("custom", "Custom URL"),
+        ],
+        default="sandbox",
+        required=True,
+    )
+    certcapture_custom_url = fields.Char(
+        "CertCapture URL", help="For the project's local sandbox, e.g. http://127.0.0.1:8099"
+    )
+    certcapture_account_id = fields.Char("AvaTax Account ID", groups="base.group_system")
+    certcapture_license_key = fields.Char(
+        "AvaTax License Key", groups="base.group_system", copy=False
+    )
+    certcapture_company_code = fields.Char("AvaTax Company Code")
+    certcapture_company_id = fields.Integer(
+        "AvaTax Company ID",
+        readonly=True,
+        copy=False,
+        help="Resolved from the company code on the first call or by Test connection.",
+    )
+    certcapture_connect_timeout = fields.Float("Connect Timeout (s)", default=5.0)
+    certcapture_read_timeout = fields.Float("Read Timeout (s)", default=30.0)
+    certcapture_missing_policy = fields.Selection(
+        MISSING_CERTIFICATE_POLICIES,
+        "Orders Created Outside the Form",
+        default="flag",
+        required=True,
+        help="What an order created by import, RPC or e-commerce does when its customer has "
+        "no valid certificate. In the order form the user is always asked.",
+    )
+    certcapture_status_cache_minutes = fields.Integer(
+        "Status Cache (minutes)",
+        default=60,
+        help="How long a customer's exemption status for a state is reused before CertCapture "
+        "is asked again. Pulled certificates and sent requests clear it.",
+    )
+    # ISO 8601 text, not a Datetime: Odoo drops the sub-second part, and the
+    # pull must resume exactly after the last certificate it took.
+    certcapture_pull_watermark = fields.Char(
+        "Certificates Pulled Until",
+        copy=False,
+        readonly=True,
+        help="The modification time of the last certificate pulled from CertCapture.",
+    )
+
+    def _certcapture_base_url(self):
+        self.ensure_one()
+        if self.certcapture_environment == "custom":
+            if not self.certcapture_custom_url:
+                raise UserError(
+                    _("CertCapture of %s: set the custom URL in Settings.", self.name)
+                )
+            return self.certcapture_custom_url.rstrip("/")
+        return ENVIRONMENT_URLS[self.certcapture_environment]

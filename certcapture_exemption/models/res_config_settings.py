@@ -1,0 +1,92 @@
+from odoo import _, api, fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    certcapture_enabled = fields.Boolean(related="company_id.certcapture_enabled", readonly=False)
+    certcapture_environment = fields.Selection(
+        related="company_id.certcapture_environment", readonly=False
+    )
+    certcapture_custom_url = fields.Char(
+        related="company_id.certcapture_custom_url", readonly=False
+    )
+    certcapture_account_id = fields.Char(
+        related="company_id.certcapture_account_id", readonly=False
+    )
+    certcapture_license_key = fields.Char(
+        related="company_id.certcapture_license_key", readonly=False
+    )
+    certcapture_company_code = fields.Char(
+        related="company_id.certcapture_company_code", readonly=False
+    )
+    certcapture_company_id = fields.Integer(related="company_id.certcapture_company_id")
+    certcapture_connect_timeout = fields.Float(
+        related="company_id.certcapture_connect_timeout", readonly=False
+    )
+    certcapture_read_timeout = fields.Float(
+        related="company_id.certcapture_read_timeout", readonly=False
+    )
+    certcapture_missing_policy = fields.Selection(
+        related="company_id.certcapture_missing_policy", readonly=False
+    )
+    certcapture_status_cache_minutes = fields.Integer(
+        related="company_id.certcapture_status_cache_minutes", readonly=False
+    )
+    certcapture_pull_interval_hours = fields.Integer(
+        "Pull Certificates Every (hours)",
+        compute="_compute_certcapture_pull_interval_hours",
+        inverse="_inverse_certcapture_pull_interval_hours",
+    )
+
+    def _certcapture_pull_cron(self):
+        return self.env.ref("certcapture_exemption.ir_cron_certcapture_pull", raise_if_not_found=False)
+
+    @api.depends("company_id")
+    def _compute_certcapture_pull_interval_hours(self):
+        cron = self._certcapture_pull_cron()
+        hours = 0
+        if cron:
+            hours = cron.sudo().interval_number * (24 if cron.sudo().interval_type == "days" else 1)
+        for settings in self:
+            settings.certcapture_pull_interval_hours = hours
+
+    def _inverse_certcapture_pull_interval_hours(self):
+        cron = self._certcapture_pull_cron()
+        for settings in self:
+            if cron and settings.certcapture_pull_interval_hours > 0:
+                cron.sudo().write(
+                    {"interval_number": settings.certcapture_pull_interval_hours,
+                     "interval_type": "hours"}
+                )
+
+    def _certcapture_notification(self, title, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": title, "message": message, "type": kind, "sticky": kind != "success"},
+        }
+
+    def action_certcapture_test_connection(self):
+        self.ensure_one()
+        # Settings are saved first so the test uses what is on the screen.
+        self.execute()
+        ok, message = self.env["certcapture.service"]._test_connection(self.company_id)
+        title = _("CertCapture connection") if ok else _("CertCapture connection failed")
+        return self._certcapture_notification(title, message, "success" if ok else "danger")
+
+    def action_certcapture_refresh_lists(self):
+        self.ensure_one()
+        self.execute()
+        zones, reasons = self.env["certcapture.service"]._refresh_lists(self.company_id)
+        message = _("%(zones)s exposure zones and %(reasons)s exemption reasons loaded.",
+                    zones=zones, reasons=reasons)
+        return self._certcapture_notification(_("CertCapture lists"), message, "success")
+
+    def action_certcapture_pull_now(self):
+        self.ensure_one()
+        self.execute()
+        self._certcapture_pull_cron().sudo()._trigger()
+        return self._certcapture_notification(
+            _("CertCapture"), _("Certificates will be pulled in the background shortly."), "success"
+        )

@@ -1,0 +1,69 @@
+/** @odoo-module **/
+/**
+ * The sale order form of certcapture_exemption.
+ *
+ * - Orders saved from this form carry the `certcapture_interactive` context
+ *   key: the server then leaves a missing certificate to the user instead of
+ *   applying the company's policy for imports and RPC.
+ * - Right after a save (and when an order waiting for an answer is opened),
+ *   if the server flagged the order, the user is asked whether to send the
+ *   customer a certificate request. Yes opens the request already filled in.
+ */
+import { onMounted } from "@odoo/owl";
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
+import { _t } from "@web/core/l10n/translation";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+import { FormController } from "@web/views/form/form_controller";
+import { formView } from "@web/views/form/form_view";
+
+export class CertCaptureSaleOrderFormController extends FormController {
+    setup() {
+        super.setup();
+        this.actionService = useService("action");
+        this.dialogService = useService("dialog");
+        this.certcapturePromptOpen = false;
+        onMounted(() => this.certcaptureAskIfNeeded());
+    }
+
+    async onRecordSaved(record, changes) {
+        await super.onRecordSaved(record, changes);
+        await this.certcaptureAskIfNeeded();
+    }
+
+    async certcaptureAskIfNeeded() {
+        const record = this.model.root;
+        if (!record.resId || !record.data.certcapture_prompt || this.certcapturePromptOpen) {
+            return;
+        }
+        this.certcapturePromptOpen = true;
+        const close = async (method) => {
+            this.certcapturePromptOpen = false;
+            const action = await this.orm.call("sale.order", method, [[record.resId]]);
+            if (action && typeof action === "object") {
+                await this.actionService.doAction(action, { onClose: () => record.load() });
+            } else {
+                await record.load();
+            }
+        };
+        this.dialogService.add(ConfirmationDialog, {
+            title: _t("Exemption certificate"),
+            body: record.data.certcapture_prompt_message,
+            confirmLabel: _t("Yes, send a request"),
+            cancelLabel: _t("No"),
+            confirm: () => close("action_certcapture_request_certificate"),
+            cancel: () => close("action_certcapture_dismiss_prompt"),
+        });
+    }
+}
+
+export const certcaptureSaleOrderFormView = {
+    ...formView,
+    Controller: CertCaptureSaleOrderFormController,
+    props(genericProps, view) {
+        const props = formView.props(genericProps, view);
+        return { ...props, context: { ...props.context, certcapture_interactive: true } };
+    },
+};
+
+registry.category("views").add("certcapture_sale_order_form", certcaptureSaleOrderFormView);

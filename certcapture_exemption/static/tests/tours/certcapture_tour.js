@@ -1,0 +1,46 @@
+/** @odoo-module **/
+import { registry } from "@web/core/registry";
+
+registry.category("web_tour.tours").add("certcapture_order_prompt_tour", {
+    steps: () => [
+        {
+            content: "Create a quotation",
+            trigger: ".o_list_button_add, .o-kanban-button-new",
+            run: "click",
+        },
+        {
+            content: "Pick the exempt customer",
+            trigger: ".o_field_widget[name=partner_id] input",
+            run: "edit Cascade Outfitters Test",
+        },
+        {
+            trigger: ".ui-menu-item > a:contains(Cascade Outfitters Test)",
+            run: "click",
+        },
+        {
+            content: "Save: CertCapture is asked about the certificate",
+            trigger: ".o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "The user is prompted at once",
+            trigger: ".modal-body:contains(has no valid exemption certificate for Washington)",
+        },
+        {
+            trigger: ".modal-footer button.btn-primary:contains(send a request)",
+            run: "click",
+        },
+        {
+            content: "The request comes filled in",
+            trigger: ".modal .o_field_widget[name=recipient] input:value(ap@cascade.example.com)",
+        },
+        {
+            trigger: ".modal button[name=action_send]",
+            run: "click",
+        },
+        {
+            content: "The request is in the chatter",
+            trigger: ".o-mail-Message-body:contains(Certificate request sent)",
+        },
+    ],
+});

@@ -1,0 +1,117 @@
+from datetime import date, timedelta
+from unittest.mock import patch
+
+from odoo.tests import tagged
+
+from .common import PDF_BYTES, CertCaptureCase
+
+
+@tagged("post_install", "-at_install")
+class TestPull(CertCaptureCase):
+    def pull(self, batch_size=50):
+        return self.env["certcapture.certificate"]._cron_pull_certificates(batch_size=batch_size)
+
+    def test_pull_fills_certificate_and_customer_fields(self):
+        self.sync_customer()
+        self.add_remote_certificate()
+        self.assertEqual(self.pull(), 1)
+        certificate = self.customer.certificate_ids
+        self.assertEqual(len(certificate), 1)
+        self.assertEqual(certificate.source, "pulled")
+        self.assertEqual(certificate.state_id, self.washington)
+        self.assertEqual(certificate.exempt_reason_id, self.resale)
+        self.assertEqual(self.env["certcapture.certificate"].browse(certificate.id).pdf,
+                         certificate.pdf)
+        self.customer.invalidate_recordset()
+        self.assertEqual(self.customer.exemption_number, "WA-RESALE-9")
+        self.assertEqual(self.customer.exemption_code_id, self.resale)
+        self.assertEqual(self.customer.exemption_state_id, self.washington)
+        self.assertEqual(self.customer.certificate_expiration_date,
+                         date.today() + timedelta(days=365))
+        self.assertTrue(self.customer.certificate_pdf)
+        self.assertIn("Exemption certificate received", self.customer.message_ids[0].body)
+        self.assertTrue(self.company.certcapture_pull_watermark)
+
+    def test_running_twice_creates_nothing_new(self):
+        self.sync_customer()
+        self.add_remote_certificate()
+        self.pull()
+        self.sandbox.clear_requests()
+        self.assertEqual(self.pull(), 0, "the watermark is past the certificate")
+        self.assertEqual(len(self.customer.certificate_ids), 1)
+        self.company.certcapture_pull_watermark = False  # a full re-pull
+        self.assertEqual(self.pull(), 1)
+        self.assertEqual(len(self.customer.certificate_ids), 1)
+        self.assertFalse([c for c in self.api_calls() if c[1].endswith("/attachment")])
+
+    def test_unknown_customer_code_is_skipped(self):
+        self.sync_customer()
+        with self.env["certcapture.service"]._session(self.company) as client:
+            from odoo.addons.certcapture_exemption import ecm
+
+            client.create_customer(ecm.Customer(
+                customer_code="STRANGER", name="Stranger", line1="1 Main St", city="Olympia",
+                postal_code="98501", region="WA", country="US",
+            ))
+        self.sandbox.add_certificate("STRANGER", region="WA", pdf=PDF_BYTES)
+        partners_before = self.env["res.partner"].search_count([])
+        self.pull()
+        self.assertEqual(self.env["res.partner"].search_count([]), partners_before)
+        self.assertFalse(self.env["certcapture.certificate"].search([]))
+        self.assertTrue(self.company.certcapture_pull_watermark, "skipped, not failed")
+
+    def test_failure_keeps_the_watermark(self):
+        self.sync_customer()
+        self.add_remote_certificate()
+        self.sandbox.set_faults(non_pdf_attachment=True)
+        self.assertEqual(self.pull(), 0)
+        self.assertFalse(self.company.certcapture_pull_watermark)
+        self.sandbox.clear_faults()
+        self.assertEqual(self.pull(), 1)
+        self.assertTrue(self.customer.certificate_ids.pdf)
+
+    def test_batches_resume_where_they_stopped(self):
+        self.sync_customer()
+        for number in range(5):
+            self.add_remote_certificate(exemption_number=f"N-{number}")
+        with patch.object(type(self.env["ir.cron"]), "_notify_progress") as progress:
+            self.assertEqual(self.pull(batch_size=2), 2)
+            self.assertEqual(progress.call_args.kwargs["remaining"], 1)
+            self.pull(batch_size=2)
+            self.pull(batch_size=2)
+            self.assertEqual(progress.call_args.kwargs["remaining"], 0)
+        self.assertEqual(len(self.customer.certificate_ids), 5)
+
+    def test_overlapping_runs_are_refused(self):
+        self.sync_customer()
+        self.add_remote_certificate()
+        with self.registry.cursor() as other_cr:
+            other_cr.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", (0x43435055, self.company.id)
+            )
+            self.assertEqual(self.pull(), 0)
+        self.assertEqual(self.pull(), 1)
+
+    def test_refresh_button(self):
+        self.sync_customer()
+        self.add_remote_certificate()
+        action = self.customer.action_certcapture_refresh()
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertEqual(len(self.customer.certificate_ids), 1)
+
+    def test_pending_invitations_are_followed(self):
+        self.sync_customer()
+        invitation = self.env["certcapture.service"]._send_invitation(
+            self.customer, self.company, "ap@cascade.example.com",
+            self.env["certcapture.exposure.zone"].search([("region", "=", "WA")]),
+            self.env["certcapture.exempt.reason"],
+        )
+        invitation.state = "in_progress"
+        invitation.request_link = False
+        self.sandbox.make_invitations_ready()
+        self.pull()
+        self.assertEqual(invitation.state, "sent")
+        self.assertTrue(invitation.request_link)
+        self.add_remote_certificate()
+        self.pull()
+        self.assertEqual(invitation.state, "completed")

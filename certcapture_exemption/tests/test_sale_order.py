@@ -1,0 +1,139 @@
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.tests import tagged
+
+from .common import CertCaptureCase
+
+
+@tagged("post_install", "-at_install")
+class TestSaleOrderCheck(CertCaptureCase):
+    def test_first_order_creates_customer_and_asks_for_state(self):
+        order = self.create_order(interactive=True)
+        remote = self.remote_customer("CASCADE-T")
+        self.assertEqual(remote.name, "Cascade Outfitters Test")
+        self.assertEqual(remote.region, "WA")
+        self.assertEqual(remote.email_address, "ap@cascade.example.com")
+        self.assertEqual(self.customer.certcapture_id, remote.id)
+        self.assertEqual(order.certcapture_status, "missing")
+        self.assertEqual(order.certcapture_state_id, self.washington)
+        self.assertTrue(order.certcapture_prompt, "the order form asks the user")
+        self.assertIn("Cascade Outfitters Test", order.certcapture_prompt_message)
+        self.assertIn("Washington", order.certcapture_prompt_message)
+        self.assertIn("Certificate missing", order.message_ids[0].body)
+
+    def test_valid_certificate_on_file(self):
+        self.sync_customer()
+        self.add_remote_certificate()
+        order = self.create_order()
+        self.assertEqual(order.certcapture_status, "exempt")
+        self.assertEqual(order.certcapture_certificate_id.exemption_number, "WA-RESALE-9")
+        self.assertFalse(order.certcapture_prompt)
+
+    def test_certificate_for_another_state_does_not_count(self):
+        self.sync_customer()
+        self.add_remote_certificate(region="TX")
+        self.assertEqual(self.create_order().certcapture_status, "missing")
+
+    def test_expired_certificate(self):
+        self.sync_customer()
+        self.add_remote_certificate(expires_in=-5)
+        self.env["certcapture.certificate"]._pull_partner(self.customer, self.company)
+        self.assertEqual(self.create_order().certcapture_status, "expired")
+
+    def test_not_exempt_customer_is_left_alone(self):
+        plain = self.env["res.partner"].create({"name": "Plain", "state_id": self.washington.id})
+        order = self.create_order(partner=plain)
+        self.assertFalse(order.certcapture_status)
+        self.assertEqual(self.api_calls(), [])
+
+    def test_delivery_without_us_state(self):
+        self.customer.state_id = False
+        order = self.create_order()
+        self.assertEqual(order.certcapture_status, "unknown")
+        self.assertTrue(order.certcapture_message)
+
+    def test_steady_state_costs_at_most_one_round_trip(self):
+        self.create_order()
+        self.sandbox.clear_requests()
+        self.create_order()
+        self.assertEqual(self.api_calls(), [], "cached status and unchanged customer: no call")
+        self.company.certcapture_status_cache_minutes = 0
+        self.create_order()
+        self.assertEqual(len(self.api_calls()), 1, self.api_calls())
+
+    def test_changed_customer_is_updated(self):
+        self.create_order()
+        self.customer.city = "Tacoma"
+        self.company.certcapture_status_cache_minutes = 0
+        self.sandbox.clear_requests()
+        self.create_order()
+        self.assertEqual([c[0] for c in self.api_calls()], ["PUT", "GET"])
+        self.assertEqual(self.remote_customer("CASCADE-T").city, "Tacoma")
+
+    def test_customer_already_in_certcapture_is_taken_over(self):
+        self.sync_customer()
+        self.customer.certcapture_id = 0  # this database forgot it
+        self.create_order()
+        self.assertTrue(self.customer.certcapture_id)
+        self.assertEqual(len([c for c in self.api_calls("POST")]), 2)
+
+    def test_certcapture_down_keeps_the_order(self):
+        self.sandbox.set_faults(rules=[{"path": ".*", "status": 503}])
+        with patch("time.sleep"):
+            order = self.create_order(interactive=True)
+        self.assertTrue(order.exists())
+        self.assertEqual(order.certcapture_status, "error")
+        self.assertIn("internal error", order.certcapture_message)
+        self.assertFalse(order.certcapture_prompt)
+        # The scheduled job checks again once CertCapture is back.
+        self.sandbox.clear_faults()
+        order.certcapture_checked_at = fields.Datetime.now() - timedelta(minutes=10)
+        self.assertEqual(self.env["sale.order"]._cron_certcapture_retry_checks(), 1)
+        self.assertEqual(order.certcapture_status, "missing")
+        self.assertTrue(order.activity_ids, "the retried order is flagged for its salesperson")
+
+    def test_refused_credentials_keep_the_order(self):
+        self.company.certcapture_license_key = "revoked"
+        order = self.create_order()
+        self.assertEqual(order.certcapture_status, "error")
+        self.assertIn("credentials", order.certcapture_message)
+
+    def test_malformed_answer_keeps_the_order(self):
+        self.sync_customer()
+        self.sandbox.set_faults(malformed=r"/certificates/US/")
+        order = self.create_order()
+        self.assertEqual(order.certcapture_status, "error")
+        self.assertIn("cannot be read", order.certcapture_message)
+
+    def test_policy_flag_plans_an_activity(self):
+        order = self.create_order(interactive=False)
+        self.assertEqual(order.certcapture_status, "missing")
+        self.assertTrue(order.activity_ids)
+        self.assertEqual(order.activity_ids.summary, "Exemption certificate missing")
+
+    def test_policy_none_does_nothing_more(self):
+        self.company.certcapture_missing_policy = "none"
+        order = self.create_order(interactive=False)
+        self.assertEqual(order.certcapture_status, "missing")
+        self.assertFalse(order.activity_ids)
+        self.assertFalse(order.certcapture_prompt)
+
+    def test_policy_send_sends_the_request(self):
+        self.company.certcapture_missing_policy = "send"
+        order = self.create_order(interactive=False)
+        self.assertEqual(order.certcapture_status, "pending")
+        invitation = order.certcapture_invitation_ids
+        self.assertEqual(invitation.recipient, "ap@cascade.example.com")
+        self.assertEqual(invitation.exposure_zone_ids.state_id, self.washington)
+        self.assertEqual(len(self.api_calls("POST")), 2)  # customer, invitation
+
+    def test_order_update_brings_the_uploaded_certificate(self):
+        order = self.create_order()
+        self.assertEqual(order.certcapture_status, "missing")
+        self.add_remote_certificate()
+        order.note = "Customer called: certificate uploaded"
+        self.assertEqual(order.certcapture_status, "exempt")
+        self.assertEqual(self.customer.exemption_number, "WA-RESALE-9")
+        self.assertTrue(self.customer.certificate_pdf)

@@ -1,0 +1,56 @@
+from odoo.tests import Form, tagged
+
+from .common import CertCaptureCase
+
+
+@tagged("post_install", "-at_install")
+class TestSettings(CertCaptureCase):
+    def test_test_connection_reports_account_company_and_provisioning(self):
+        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        self.assertTrue(ok, message)
+        self.assertIn("1100000001", message)
+        self.assertIn("DEFAULT", message)
+        self.assertEqual(self.company.certcapture_company_id, self.sandbox.company_id("DEFAULT"))
+
+    def test_test_connection_says_what_to_fix_for_wrong_key(self):
+        self.company.certcapture_license_key = "wrong"
+        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        self.assertFalse(ok)
+        self.assertIn("license key", message)
+        self.assertNotIn("wrong", message, "the key itself is never shown")
+
+    def test_test_connection_unknown_company_code(self):
+        self.company.write({"certcapture_company_code": "NOPE", "certcapture_company_id": 0})
+        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        self.assertFalse(ok)
+        self.assertIn("NOPE", message)
+
+    def test_test_connection_down(self):
+        self.company.certcapture_custom_url = "http://127.0.0.1:9"  # discard port: refused
+        self.company.certcapture_connect_timeout = 0.5
+        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        self.assertFalse(ok)
+        self.assertIn("could not be reached", message)
+
+    def test_refresh_lists_maps_zones_to_states(self):
+        zone = self.env["certcapture.exposure.zone"].search([("region", "=", "WA")])
+        self.assertEqual(zone.state_id, self.washington)
+        self.assertGreaterEqual(self.env["certcapture.exposure.zone"].search_count([]), 51)
+        self.assertTrue(self.resale)
+
+    def test_settings_form_buttons(self):
+        settings = Form(self.env["res.config.settings"])
+        settings.certcapture_status_cache_minutes = 15
+        settings.certcapture_pull_interval_hours = 6
+        record = settings.save()
+        action = record.action_certcapture_test_connection()
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        self.assertEqual(self.company.certcapture_status_cache_minutes, 15)
+        cron = self.env.ref("certcapture_exemption.ir_cron_certcapture_pull")
+        self.assertEqual((cron.interval_number, cron.interval_type), (6, "hours"))
+        action = record.action_certcapture_refresh_lists()
+        self.assertIn("51 exposure zones", action["params"]["message"])
+
+    def test_license_key_is_for_administrators_only(self):
+        field = self.env["res.company"]._fields["certcapture_license_key"]
+        self.assertEqual(field.groups, "base.group_system")

@@ -1,0 +1,23 @@
+from odoo.tests import HttpCase, tagged
+
+from .common import CertCaptureSandboxMixin
+
+try:
+    import pytest
+
+    browser = pytest.mark.browser
+except ImportError:  # Odoo's own runner does not need pytest
+    def browser(cls):
+        return cls
+
+
+@browser
+@tagged("post_install", "-at_install")
+class TestTour(CertCaptureSandboxMixin, HttpCase):
+    def test_order_prompt_request_chatter(self):
+        """An order for an exempt customer without a certificate: the user
+        is asked, sends the request and sees it in the chatter."""
+        self.start_tour("/odoo/sales", "certcapture_order_prompt_tour", login="admin", timeout=180)
+        order = self.env["sale.order"].search([("partner_id", "=", self.customer.id)], limit=1)
+        self.assertEqual(order.certcapture_status, "pending")
+        self.assertEqual(len(order.certcapture_invitation_ids), 1)

@@ -1,0 +1,1 @@
+from . import certcapture_request_wizard

@@ -1,0 +1,89 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import email_normalize
+
+from ..models.certcapture_service import CertCaptureUserError
+
+
+class CertCaptureRequestWizard(models.TransientModel):
+    """Send a customer a CertExpress link to upload their certificate."""
+
+    _name = "certcapture.request.wizard"
+    _description = "Send a Certificate Request"
+
+    partner_id = fields.Many2one("res.partner", "Customer", required=True, readonly=True)
+    order_id = fields.Many2one("sale.order", readonly=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True)
+    recipient = fields.Char(required=True, help="The customer's A/P email address.")
+    exposure_zone_ids = fields.Many2many(
+        "certcapture.exposure.zone", string="States", required=True
+    )
+    exempt_reason_ids = fields.Many2many(
+        "certcapture.exempt.reason", string="Reasons", help="Optional: leave empty to let the "
+        "customer choose."
+    )
+
+    @api.model
+    def _default_values(self, partner, order=None, states=None):
+        company = order.company_id if order else self.env.company
+        states = states or (order and order.certcapture_state_id) or partner.exemption_state_id
+        zones = self.env["certcapture.exposure.zone"].search([("state_id", "in", states.ids)])
+        return {
+            "partner_id": partner.id,
+            "order_id": order.id if order else False,
+            "company_id": company.id,
+            "recipient": partner.certcapture_ap_email or partner.email,
+            "exposure_zone_ids": [fields.Command.set(zones.ids)],
+            "exempt_reason_ids": [fields.Command.set(partner.exemption_code_id.ids)],
+        }
+
+    @api.model
+    def _action_open(self, partner, order=None, states=None):
+        company = order.company_id if order else self.env.company
+        if not self.env["certcapture.exposure.zone"].search_count([], limit=1):
+            # First request on a new installation: load the states and reasons.
+            try:
+                self.env["certcapture.service"]._refresh_lists(company)
+            except CertCaptureUserError as error:
+                raise UserError(error.args[0]) from error
+        wizard = self.create(self._default_values(partner, order, states))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a Certificate Request"),
+            "res_model": self._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def action_send(self):
+        self.ensure_one()
+        if not email_normalize(self.recipient or ""):
+            raise UserError(_("%s is not a valid email address.", self.recipient or _("(empty)")))
+        invitation = self.env["certcapture.service"]._send_invitation(
+            self.partner_id, self.company_id, self.recipient,
+            self.exposure_zone_ids, self.exempt_reason_ids,
+        )
+        invitation.order_id = self.order_id
+        self.env["certcapture.status.cache"].sudo()._invalidate(self.partner_id)
+        states = ", ".join(self.exposure_zone_ids.mapped("name"))
+        body = _(
+            "Certificate request sent to %(recipient)s for %(states)s (CertCapture request "
+            "%(id)s).", recipient=self.recipient, states=states, id=invitation.certcapture_id,
+        )
+        self.partner_id.message_post(body=body, subtype_xmlid="mail.mt_note")
+        if self.order_id:
+            self.order_id.message_post(body=body, subtype_xmlid="mail.mt_note")
+            self.order_id.with_context(certcapture_no_recheck=True).write(
+                {"certcapture_status": "pending", "certcapture_prompt": False}
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Certificate request sent"),
+                "message": body,
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }

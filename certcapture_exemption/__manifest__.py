@@ -31,6 +31,4 @@
         ],
     },
     "images": ["static/description/icon.png"],
-    "application": False,
-    "installable": True,
 }

@@ -149,4 +149,3 @@ def post_certificate(call: Call) -> Response:
 
 def post_invitations_ready(call: Call) -> Response:
     return json_response({"ready": call.store.make_invitations_ready()})
-

@@ -84,9 +84,7 @@ class ApiError(Exception):
 
 def not_found(entity: str, key) -> ApiError:
     """404 for an id or code that does not exist (in this company)."""
-    return ApiError(
-        404, "EntityNotFoundError", f"{entity} '{key}' was not found.", target=entity
-    )
+    return ApiError(404, "EntityNotFoundError", f"{entity} '{key}' was not found.", target=entity)
 
 
 def invalid(problems: list[str], target: str | None = None) -> ApiError:

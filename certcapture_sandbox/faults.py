@@ -175,9 +175,7 @@ def parse_rule(text: str) -> dict:
             except ValueError as error:
                 raise ValueError(f"fault rule {text!r}: {error}") from None
             return rule
-    raise ValueError(
-        f"fault rule {text!r} is not 'METHOD PATH_REGEX STATUS[:RETRY_AFTER][xTIMES]'"
-    )
+    raise ValueError(f"fault rule {text!r} is not 'METHOD PATH_REGEX STATUS[:RETRY_AFTER][xTIMES]'")
 
 
 class Faults:

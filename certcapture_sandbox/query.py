@@ -146,7 +146,7 @@ def fetch_result(
     skip = _int_arg(args, "$skip", 0)
     result = {
         "@recordsetCount": len(records),
-        "value": [serialize(r) if serialize else r for r in records[skip:skip + top]],
+        "value": [serialize(r) if serialize else r for r in records[skip : skip + top]],
     }
     if skip + top < len(records):
         following = MultiDict(args)

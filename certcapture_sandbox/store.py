@@ -279,9 +279,7 @@ class Store:
             "invitations": list(self._invitations.values()),
         }
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{self._path.name}.", dir=self._path.parent
-        )
+        handle, temporary = tempfile.mkstemp(prefix=f".{self._path.name}.", dir=self._path.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump(state, stream, ensure_ascii=False)
@@ -307,4 +305,3 @@ class Store:
             int(key): base64.b64decode(value) for key, value in state["attachments"].items()
         }
         self._invitations = {i["id"]: i for i in state["invitations"]}
-

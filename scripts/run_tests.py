@@ -110,8 +110,18 @@ def tier_plain():
     report.unlink(missing_ok=True)
     # pytest-odoo is installed in the venv; the Odoo-free tier must not load it.
     code = run(
-        [sys.executable, "-m", "pytest", "-p", "no:odoo", "-p", "no:cacheprovider",
-         "tests", f"--junitxml={report}", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:odoo",
+            "-p",
+            "no:cacheprovider",
+            "tests",
+            f"--junitxml={report}",
+            "-q",
+        ],
     )
     junit_counts(report, tier)
     if code not in (0, 5) and tier.failed == 0:
@@ -133,20 +143,27 @@ class OdooTiers:
             [str(self.odoo_src / "odoo" / "addons"), str(self.odoo_src / "addons"), str(ROOT)]
         )
         self.db_args = [
-            "--db_host", os.environ.get("PGHOST", "127.0.0.1"),
-            "--db_port", os.environ.get("PGPORT", "5432"),
-            "--db_user", os.environ.get("PGUSER", "odoo"),
+            "--db_host",
+            os.environ.get("PGHOST", "127.0.0.1"),
+            "--db_port",
+            os.environ.get("PGPORT", "5432"),
+            "--db_user",
+            os.environ.get("PGUSER", "odoo"),
         ]
         # The sandbox package lives at the top of the repository; the add-on's
         # tests start it in-process.
-        self.env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        self.env = {
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        }
 
     # -- databases
 
     def psql(self, sql, dbname="postgres"):
         return subprocess.run(
             ["psql", "-X", "-q", "-At", "-d", dbname, "-c", sql],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
     def database_exists(self, name):
@@ -169,9 +186,20 @@ class OdooTiers:
         self.drop_database(building)
         say(f"building template database {name} ({', '.join(BASE_MODULES)}); once per machine")
         code = run(
-            [*self.odoo_bin, *self.db_args, "--addons-path", self.addons_path, "-d", building,
-             "-i", ",".join(BASE_MODULES), "--without-demo=all", "--stop-after-init",
-             "--no-http", "--log-level=warn"],
+            [
+                *self.odoo_bin,
+                *self.db_args,
+                "--addons-path",
+                self.addons_path,
+                "-d",
+                building,
+                "-i",
+                ",".join(BASE_MODULES),
+                "--without-demo=all",
+                "--stop-after-init",
+                "--no-http",
+                "--log-level=warn",
+            ],
             env=self.env,
         )
         if code != 0:
@@ -191,8 +219,19 @@ class OdooTiers:
         tier = Tier("odoo-pytest")
         db = self.fresh_database("certcapture_test_pytest")
         code = run(
-            [*self.odoo_bin, *self.db_args, "--addons-path", self.addons_path, "-d", db,
-             "-i", ADDON, "--stop-after-init", "--no-http", "--log-level=warn"],
+            [
+                *self.odoo_bin,
+                *self.db_args,
+                "--addons-path",
+                self.addons_path,
+                "-d",
+                db,
+                "-i",
+                ADDON,
+                "--stop-after-init",
+                "--no-http",
+                "--log-level=warn",
+            ],
             env=self.env,
         )
         if code != 0:
@@ -213,9 +252,20 @@ class OdooTiers:
         # Browser tours need Odoo's HTTP server, which pytest-odoo does not
         # start; they run in the odoo-runner tier.
         code = run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-             f"--odoo-config={config}", f"--odoo-database={db}",
-             str(ROOT / ADDON / "tests"), "-m", "not browser", f"--junitxml={report}", "-q"],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                f"--odoo-config={config}",
+                f"--odoo-database={db}",
+                str(ROOT / ADDON / "tests"),
+                "-m",
+                "not browser",
+                f"--junitxml={report}",
+                "-q",
+            ],
             env={**self.env, "ODOO_RC": str(config)},
         )
         junit_counts(report, tier)
@@ -233,16 +283,33 @@ class OdooTiers:
         log = WORK / "odoo-runner.log"
         ensure_chromium(tier)
         code = run(
-            [*self.odoo_bin, *self.db_args, "--addons-path", self.addons_path, "-d", db,
-             "-i", ADDON, "--test-enable", "--test-tags", f"/{ADDON}",
-             "--stop-after-init", "--http-port", str(free_port()), "--log-level=test"],
-            env=self.env, log_path=log,
+            [
+                *self.odoo_bin,
+                *self.db_args,
+                "--addons-path",
+                self.addons_path,
+                "-d",
+                db,
+                "-i",
+                ADDON,
+                "--test-enable",
+                "--test-tags",
+                f"/{ADDON}",
+                "--stop-after-init",
+                "--http-port",
+                str(free_port()),
+                "--log-level=test",
+            ],
+            env=self.env,
+            log_path=log,
         )
         text = log.read_text(encoding="utf-8", errors="replace")
         results = ODOO_RESULT_RE.findall(text)
         ran = sum(int(total) for _failed, _errors, total in results)
         failed = sum(int(f) + int(e) for f, e, _total in results)
-        skipped = len(re.findall(r"^.*: skipped|SKIP", text, flags=re.MULTILINE))
+        skip_lines = re.findall(r"INFO \S+ \S+: skipped (\S+ : .*)$", text, flags=re.MULTILINE)
+        skipped = len(skip_lines)
+        tier.notes.extend(f"skipped {line}" for line in skip_lines)
         tier.failed += failed
         tier.passed += ran - failed
         tier.skipped += skipped
@@ -252,7 +319,10 @@ class OdooTiers:
         if ran == 0:
             tier.failed += 1
             tier.notes.append("Odoo's runner ran no test")
-        if re.search(r"(ERROR|CRITICAL) certcapture_test_runner .*(Traceback|failed)", text) and failed == 0:
+        if (
+            re.search(r"(ERROR|CRITICAL) certcapture_test_runner .*(Traceback|failed)", text)
+            and failed == 0
+        ):
             tier.failed += 1
             tier.notes.append("Odoo logged errors outside tests: see .work/odoo-runner.log")
         return tier
@@ -268,7 +338,11 @@ def free_port():
 
 def ensure_chromium(tier):
     """Browser tours need Chromium; install Debian's package when missing."""
-    if shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome"):
+    if (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    ):
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say("Chromium is missing: installing Debian's chromium package for the browser tests")
@@ -305,8 +379,10 @@ def main(argv=None):
     if "odoo" in wanted:
         odoo_src = os.environ.get("ODOO_SRC")
         if not odoo_src:
-            reason = ("Odoo 18.0 not found: set ODOO_SRC to an Odoo 18.0 source tree "
-                      "or unpack one at /opt/odoo/18.0")
+            reason = (
+                "Odoo 18.0 not found: set ODOO_SRC to an Odoo 18.0 source tree "
+                "or unpack one at /opt/odoo/18.0"
+            )
             tiers.append(Tier("odoo-pytest", skip_reason=reason))
             tiers.append(Tier("odoo-runner", skip_reason=reason))
         else:
@@ -321,8 +397,10 @@ def main(argv=None):
             line = f"{tier.name:<12} SKIPPED: {tier.skip_reason}"
         else:
             status = "ok" if tier.ok else "FAILED"
-            line = (f"{tier.name:<12} {status:<6} {tier.passed} passed, {tier.failed} failed, "
-                    f"{tier.skipped} skipped in {tier.seconds:.0f}s")
+            line = (
+                f"{tier.name:<12} {status:<6} {tier.passed} passed, {tier.failed} failed, "
+                f"{tier.skipped} skipped in {tier.seconds:.0f}s"
+            )
         say(line)
         for note in tier.notes:
             say(f"{'':<12} - {note}")

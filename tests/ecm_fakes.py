@@ -102,8 +102,9 @@ def error_reply(status, code=None, message=None, details=(), headers=None):
 
 def fetch_reply(records, count=None):
     """A FetchResult answer."""
-    return Reply(200, {"@recordsetCount": len(records) if count is None else count,
-                       "value": list(records)})
+    return Reply(
+        200, {"@recordsetCount": len(records) if count is None else count, "value": list(records)}
+    )
 
 
 # Network failures as requests 2.31 / urllib3 1.26 raise them.
@@ -114,7 +115,8 @@ def connection_refused():
 
 def connection_dropped():
     return requests.ConnectionError(
-        Urllib3ProtocolError("Connection aborted.", RemoteDisconnected("closed")))
+        Urllib3ProtocolError("Connection aborted.", RemoteDisconnected("closed"))
+    )
 
 
 def body_read_timeout():

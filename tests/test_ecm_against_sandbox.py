@@ -65,9 +65,13 @@ def make_client(sandbox, sleeps):
 
     def make(**options):
         options.setdefault("company_id", sandbox.company_id("DEFAULT"))
-        client = EcmClient(sandbox.url, options.pop("account_id", ACCOUNT_ID),
-                           options.pop("license_key", LICENSE_KEY), sleep=sleeps.append,
-                           **options)
+        client = EcmClient(
+            sandbox.url,
+            options.pop("account_id", ACCOUNT_ID),
+            options.pop("license_key", LICENSE_KEY),
+            sleep=sleeps.append,
+            **options,
+        )
         clients.append(client)
         return client
 
@@ -83,16 +87,27 @@ def client(make_client):
 
 def customer(code=CODE, **changes):
     """A customer the sandbox accepts (it wants an address, like AvaTax)."""
-    fields = {"name": "Acme Wholesale", "line1": "1 Main St", "city": "Seattle",
-              "postal_code": "98101", "region": "WA", "country": "US",
-              "email_address": "ap@acme.test", "is_bill": True, **changes}
+    fields = {
+        "name": "Acme Wholesale",
+        "line1": "1 Main St",
+        "city": "Seattle",
+        "postal_code": "98101",
+        "region": "WA",
+        "country": "US",
+        "email_address": "ap@acme.test",
+        "is_bill": True,
+        **changes,
+    }
     return Customer(code, **fields)
 
 
 def served(sandbox, method, path_pattern):
     """Statuses of the API calls the sandbox served for ``method`` on matching paths."""
-    return [status for m, path, status in sandbox.requests
-            if m == method and re.search(path_pattern, path)]
+    return [
+        status
+        for m, path, status in sandbox.requests
+        if m == method and re.search(path_pattern, path)
+    ]
 
 
 def served_eventually(sandbox, method, path_pattern, count, timeout=5.0):
@@ -109,8 +124,13 @@ def fault(sandbox, **settings):
 
 
 def rule(method, path, status, times=None, retry_after=None):
-    return {"method": method, "path": path, "status": status, "times": times,
-            "retry_after": retry_after}
+    return {
+        "method": method,
+        "path": path,
+        "status": status,
+        "times": times,
+        "retry_after": retry_after,
+    }
 
 
 # --- every method, no faults ---------------------------------------------------------
@@ -153,11 +173,15 @@ def test_a_refused_create_is_a_validation_error(client):
 def test_certificates_status_and_pdf(sandbox, client):
     client.create_customer(customer())
     pdf = b"%PDF-1.4 sandbox certificate"
-    added = sandbox.add_certificate(CODE, region="WA", exemption_number="WA-123",
-                                    signed_date=date(2024, 1, 15),
-                                    expiration_date=date(2099, 1, 15), pdf=pdf)
-    assert client.get_customer(CODE, include_active_certificates=True) \
-        .active_certificate_count == 1
+    added = sandbox.add_certificate(
+        CODE,
+        region="WA",
+        exemption_number="WA-123",
+        signed_date=date(2024, 1, 15),
+        expiration_date=date(2099, 1, 15),
+        pdf=pdf,
+    )
+    assert client.get_customer(CODE, include_active_certificates=True).active_certificate_count == 1
     status = client.get_exemption_status(CODE, "WA")
     assert status.is_exempt and status.certificate.id == added["id"]
     assert status.certificate.signed_date == date(2024, 1, 15)
@@ -175,8 +199,10 @@ def test_certificates_status_and_pdf(sandbox, client):
 
 def test_certificate_pages(sandbox, client):
     client.create_customer(customer())
-    ids = [sandbox.add_certificate(CODE, region=region)["id"]
-           for region in ("WA", "OR", "CA", "TX", "NY")]
+    ids = [
+        sandbox.add_certificate(CODE, region=region)["id"]
+        for region in ("WA", "OR", "CA", "TX", "NY")
+    ]
     sandbox.clear_requests()
     listed = list(client.iter_customer_certificates(CODE, page_size=2, include_customers=True))
     assert sorted(c.id for c in listed) == sorted(ids)
@@ -285,7 +311,7 @@ def test_gateway_errors_on_reads_are_retried(sandbox, client, sleeps, status):
     fault(sandbox, rules=[rule("GET", r"/ping$", status, times=2)])
     assert client.ping().authenticated
     assert served(sandbox, "GET", r"/ping$") == [status, status, 200]
-    assert len(sleeps) == 2 and all(0 <= s <= 0.5 * 2 ** i for i, s in enumerate(sleeps))
+    assert len(sleeps) == 2 and all(0 <= s <= 0.5 * 2**i for i, s in enumerate(sleeps))
 
 
 def test_gateway_errors_that_persist_raise_after_three_retries(sandbox, client):
@@ -304,7 +330,8 @@ def test_503_on_create_customer_is_retried_and_creates_one(sandbox, client, slee
 
 @pytest.mark.parametrize("status", [502, 504])
 def test_ambiguous_gateway_error_on_create_customer_looks_before_posting_again(
-        sandbox, client, status):
+    sandbox, client, status
+):
     fault(sandbox, rules=[rule("POST", CUSTOMERS_POST, status, times=1)])
     assert client.create_customer(customer()).customer_code == CODE
     assert served(sandbox, "POST", CUSTOMERS_POST) == [status, 201]

@@ -52,46 +52,68 @@ def make_client(*outcomes, **options):
     session = FakeSession(*outcomes)
     sleeps = []
     options.setdefault("company_id", 1001)
-    client = EcmClient(BASE_URL, ACCOUNT_ID, LICENSE_KEY, session=session, sleep=sleeps.append,
-                       **options)
+    client = EcmClient(
+        BASE_URL, ACCOUNT_ID, LICENSE_KEY, session=session, sleep=sleeps.append, **options
+    )
     return client, session, sleeps
 
 
 # --- configuration ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("base_url", [
-    "http://rest.avatax.com", "http://10.0.0.5:8080", "ftp://rest.avatax.com", "rest.avatax.com",
-    "https://user:pass@rest.avatax.com", "https://rest.avatax.com?x=1", "", None,
-    "https://host:notaport",
-])
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://rest.avatax.com",
+        "http://10.0.0.5:8080",
+        "ftp://rest.avatax.com",
+        "rest.avatax.com",
+        "https://user:pass@rest.avatax.com",
+        "https://rest.avatax.com?x=1",
+        "",
+        None,
+        "https://host:notaport",
+    ],
+)
 def test_bad_base_urls_are_refused(base_url):
     with pytest.raises(ConfigurationError):
         EcmClient(base_url, ACCOUNT_ID, LICENSE_KEY)
 
 
-@pytest.mark.parametrize("base_url, expected", [
-    ("https://rest.avatax.com/", "https://rest.avatax.com"),
-    ("http://127.0.0.1:8069", "http://127.0.0.1:8069"),
-    ("http://127.9.9.9", "http://127.9.9.9"),
-    ("http://localhost:5000/", "http://localhost:5000"),
-    ("http://[::1]:5000", "http://[::1]:5000"),
-])
+@pytest.mark.parametrize(
+    "base_url, expected",
+    [
+        ("https://rest.avatax.com/", "https://rest.avatax.com"),
+        ("http://127.0.0.1:8069", "http://127.0.0.1:8069"),
+        ("http://127.9.9.9", "http://127.9.9.9"),
+        ("http://localhost:5000/", "http://localhost:5000"),
+        ("http://[::1]:5000", "http://[::1]:5000"),
+    ],
+)
 def test_https_or_loopback_http_is_accepted(base_url, expected):
     assert EcmClient(base_url, ACCOUNT_ID, LICENSE_KEY)._transport.base_url == expected
 
 
-@pytest.mark.parametrize("account_id, license_key", [("", "k"), (None, "k"), ("1", ""),
-                                                     ("1", None)])
+@pytest.mark.parametrize(
+    "account_id, license_key", [("", "k"), (None, "k"), ("1", ""), ("1", None)]
+)
 def test_missing_credentials_are_refused(account_id, license_key):
     with pytest.raises(ConfigurationError):
         EcmClient(BASE_URL, account_id, license_key)
 
 
-@pytest.mark.parametrize("setting", [
-    {"connect_timeout": 0}, {"read_timeout": -1}, {"read_timeout": "30"},
-    {"backoff_base": -0.1}, {"max_retries": -1}, {"max_retries": 1.5}, {"max_pdf_bytes": 0},
-])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"connect_timeout": 0},
+        {"read_timeout": -1},
+        {"read_timeout": "30"},
+        {"backoff_base": -0.1},
+        {"max_retries": -1},
+        {"max_retries": 1.5},
+        {"max_pdf_bytes": 0},
+    ],
+)
 def test_bad_settings_are_configuration_errors(setting):
     with pytest.raises(ConfigurationError):
         EcmClient(BASE_URL, ACCOUNT_ID, LICENSE_KEY, **setting)
@@ -121,8 +143,9 @@ def test_a_session_is_closed_only_by_its_owner(monkeypatch):
 
 
 def test_every_request_carries_auth_headers_and_timeouts():
-    client, session, _ = make_client(Reply(200, {"version": "1", "authenticated": True}),
-                                     connect_timeout=2, read_timeout=9)
+    client, session, _ = make_client(
+        Reply(200, {"version": "1", "authenticated": True}), connect_timeout=2, read_timeout=9
+    )
     assert client.ping().authenticated
     call = session.calls[0]
     assert (call.method, call.path) == ("GET", "/api/v2/utilities/ping")
@@ -133,13 +156,20 @@ def test_every_request_carries_auth_headers_and_timeouts():
     assert headers["Accept"] == "application/json"
     assert headers["X-Avalara-Client"] == (
         f"certcapture_exemption; 18.0.1.0.0; requests; {requests.__version__}; "
-        f"{socket.gethostname()}")
+        f"{socket.gethostname()}"
+    )
 
 
-@pytest.mark.parametrize("code, encoded", [
-    ("A B", "A%20B"), ("A/B", "A%2FB"), ("Café", "Caf%C3%A9"), ("50%", "50%25"),
-    ("a?b#c", "a%3Fb%23c"),
-])
+@pytest.mark.parametrize(
+    "code, encoded",
+    [
+        ("A B", "A%20B"),
+        ("A/B", "A%2FB"),
+        ("Café", "Caf%C3%A9"),
+        ("50%", "50%25"),
+        ("a?b#c", "a%3Fb%23c"),
+    ],
+)
 def test_customer_codes_are_percent_encoded_as_one_segment(code, encoded):
     client, session, _ = make_client(Reply(200, {**CUSTOMER_JSON, "customerCode": code}))
     client.get_customer(code)
@@ -168,16 +198,20 @@ def test_upsert_updates_an_existing_customer_and_creates_a_missing_one():
     client, session, _ = make_client(Reply(200, CUSTOMER_JSON), Reply(200, CUSTOMER_JSON))
     client.upsert_customer(Customer("C1", "Acme"))
     assert [call.method for call in session.calls] == ["GET", "PUT"]
-    client, session, _ = make_client(error_reply(404, "EntityNotFoundError"),
-                                     Reply(200, [CUSTOMER_JSON]))
+    client, session, _ = make_client(
+        error_reply(404, "EntityNotFoundError"), Reply(200, [CUSTOMER_JSON])
+    )
     client.upsert_customer(Customer("C1", "Acme"))
     assert [call.method for call in session.calls] == ["GET", "POST"]
 
 
 def test_query_parameters_of_each_read():
     client, session, _ = make_client(
-        Reply(200, CUSTOMER_JSON), Reply(200, {"id": 7}), Reply(200, {"status": "NotExempt"}),
-        fetch_reply([{"id": 1001, "companyCode": "O'NEIL"}]))
+        Reply(200, CUSTOMER_JSON),
+        Reply(200, {"id": 7}),
+        Reply(200, {"status": "NotExempt"}),
+        fetch_reply([{"id": 1001, "companyCode": "O'NEIL"}]),
+    )
     client.get_customer("C1", include_active_certificates=True)
     client.get_certificate(7)
     client.get_exemption_status("C1", "WA")
@@ -200,20 +234,31 @@ def test_changed_since_filters_in_utc_orders_and_includes_customers():
     assert [c.id for c in client.iter_certificates_changed_since(since)] == [1]
     assert list(client.iter_certificates_changed_since(None)) == []
     assert session.calls[0].params == {
-        "$filter": "modifiedDate gt '2024-01-01T00:00:00Z'", "$include": "customers",
-        "$orderBy": "modifiedDate", "$top": 100, "$skip": 0}
+        "$filter": "modifiedDate gt '2024-01-01T00:00:00Z'",
+        "$include": "customers",
+        "$orderBy": "modifiedDate",
+        "$top": 100,
+        "$skip": 0,
+    }
     assert "$filter" not in session.calls[1].params
 
 
 def test_invitation_body_and_answer():
-    client, session, _ = make_client(Reply(200, INVITATION_JSON),
-                                     Reply(200, {"id": 5, "requestLink": "https://x/up"}))
+    client, session, _ = make_client(
+        Reply(200, INVITATION_JSON), Reply(200, {"id": 5, "requestLink": "https://x/up"})
+    )
     result = client.create_invitation("C1", "ap@acme.test", [89], [70])
     assert result.invitation.id == 5 and not result.is_ready
     assert session.calls[0].path == f"{COMPANY}/customers/C1/certexpressinvites"
-    assert session.calls[0].kwargs["json"] == [{
-        "recipient": "ap@acme.test", "exposureZones": [89], "exemptReasons": [70],
-        "deliveryMethod": "Email", "coverLetterTitle": "STANDARD_REQUEST"}]
+    assert session.calls[0].kwargs["json"] == [
+        {
+            "recipient": "ap@acme.test",
+            "exposureZones": [89],
+            "exemptReasons": [70],
+            "deliveryMethod": "Email",
+            "coverLetterTitle": "STANDARD_REQUEST",
+        }
+    ]
     assert client.get_invitation("C1", 5).request_link == "https://x/up"
     assert session.calls[1].path == f"{COMPANY}/customers/C1/certexpressinvites/5"
 
@@ -223,15 +268,20 @@ def test_invitation_body_and_answer():
 
 def test_pages_are_fetched_lazily_with_a_constant_page_size():
     client, session, _ = make_client(
-        fetch_reply([{"id": 1}, {"id": 2}], count=5), fetch_reply([{"id": 3}, {"id": 4}], 5),
-        fetch_reply([{"id": 5}], count=5))
+        fetch_reply([{"id": 1}, {"id": 2}], count=5),
+        fetch_reply([{"id": 3}, {"id": 4}], 5),
+        fetch_reply([{"id": 5}], count=5),
+    )
     certificates = client.iter_customer_certificates("C1", page_size=2)
     assert session.calls == []
     assert next(certificates).id == 1
     assert len(session.calls) == 1
     assert [c.id for c in certificates] == [2, 3, 4, 5]
     assert [(c.params["$top"], c.params["$skip"]) for c in session.calls] == [
-        (2, 0), (2, 2), (2, 4)]
+        (2, 0),
+        (2, 2),
+        (2, 4),
+    ]
 
 
 def test_paging_stops_when_the_recordset_count_is_reached():
@@ -242,7 +292,8 @@ def test_paging_stops_when_the_recordset_count_is_reached():
 
 def test_paging_without_a_count_stops_at_the_first_short_page():
     client, session, _ = make_client(
-        Reply(200, {"value": [{"id": 1}, {"id": 2}]}), Reply(200, {"value": []}))
+        Reply(200, {"value": [{"id": 1}, {"id": 2}]}), Reply(200, {"value": []})
+    )
     assert [r.id for r in client.iter_exemption_reasons(page_size=2)] == [1, 2]
     assert len(session.calls) == 2
 
@@ -257,28 +308,52 @@ def test_bad_page_sizes_are_refused_at_call_time(page_size):
 # --- error mapping --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reply, error_class, code", [
-    (error_reply(401, "AuthenticationException", "Bad key"), AuthenticationError,
-     "AuthenticationException"),
-    (Reply(403, body=b"Forbidden"), AuthenticationError, "AuthenticationException"),
-    (error_reply(404, "EntityNotFoundError", "No customer"), NotFoundError,
-     "EntityNotFoundError"),
-    (error_reply(400, "CertCaptureNotConfiguredError", "Not set up"), NotProvisionedError,
-     "CertCaptureNotConfiguredError"),
-    (error_reply(400, "CertificatesNotSetup", "Not set up"), NotProvisionedError,
-     "CertificatesNotSetup"),
-    (error_reply(400, "ValueRequiredError", "name is required"), ValidationError,
-     "ValueRequiredError"),
-    (Reply(409, body=b""), ValidationError, "ValidationError"),
-    (error_reply(429, "RateLimitExceeded", "Slow down"), RateLimitedError, "RateLimitExceeded"),
-    (error_reply(500, "ServerError", "Oops"), ServerError, "ServerError"),
-    (Reply(502, body=b"<html>Bad gateway</html>"), ServerError, "ServerError"),
-    # The code decides before the status does.
-    (error_reply(500, "EntityNotFoundError", "No such thing"), NotFoundError,
-     "EntityNotFoundError"),
-    (Reply(302, body=b"", headers={"Location": "https://elsewhere.test"}), ProtocolError,
-     "ProtocolError"),
-])
+@pytest.mark.parametrize(
+    "reply, error_class, code",
+    [
+        (
+            error_reply(401, "AuthenticationException", "Bad key"),
+            AuthenticationError,
+            "AuthenticationException",
+        ),
+        (Reply(403, body=b"Forbidden"), AuthenticationError, "AuthenticationException"),
+        (
+            error_reply(404, "EntityNotFoundError", "No customer"),
+            NotFoundError,
+            "EntityNotFoundError",
+        ),
+        (
+            error_reply(400, "CertCaptureNotConfiguredError", "Not set up"),
+            NotProvisionedError,
+            "CertCaptureNotConfiguredError",
+        ),
+        (
+            error_reply(400, "CertificatesNotSetup", "Not set up"),
+            NotProvisionedError,
+            "CertificatesNotSetup",
+        ),
+        (
+            error_reply(400, "ValueRequiredError", "name is required"),
+            ValidationError,
+            "ValueRequiredError",
+        ),
+        (Reply(409, body=b""), ValidationError, "ValidationError"),
+        (error_reply(429, "RateLimitExceeded", "Slow down"), RateLimitedError, "RateLimitExceeded"),
+        (error_reply(500, "ServerError", "Oops"), ServerError, "ServerError"),
+        (Reply(502, body=b"<html>Bad gateway</html>"), ServerError, "ServerError"),
+        # The code decides before the status does.
+        (
+            error_reply(500, "EntityNotFoundError", "No such thing"),
+            NotFoundError,
+            "EntityNotFoundError",
+        ),
+        (
+            Reply(302, body=b"", headers={"Location": "https://elsewhere.test"}),
+            ProtocolError,
+            "ProtocolError",
+        ),
+    ],
+)
 def test_errors_are_typed_by_code_then_status(reply, error_class, code):
     client, _, _ = make_client(reply, max_retries=0)
     with pytest.raises(error_class) as caught:
@@ -291,10 +366,16 @@ def test_errors_are_typed_by_code_then_status(reply, error_class, code):
 
 
 def test_certcapture_errors_read_their_text_from_the_details():
-    details = [{"code": "CertificatesError", "number": 1, "message": "CertCapture error",
-                "description": "Customer has no ship-to state", "severity": "Error"}]
-    client, _, _ = make_client(error_reply(400, "CertificatesError", "CertCapture error",
-                                           details))
+    details = [
+        {
+            "code": "CertificatesError",
+            "number": 1,
+            "message": "CertCapture error",
+            "description": "Customer has no ship-to state",
+            "severity": "Error",
+        }
+    ]
+    client, _, _ = make_client(error_reply(400, "CertificatesError", "CertCapture error", details))
     with pytest.raises(CertCaptureError) as caught:
         client.get_customer("C1")
     assert caught.value.message == "Customer has no ship-to state"
@@ -308,21 +389,25 @@ def test_a_non_json_error_body_still_gives_the_status():
     assert caught.value.status == 400 and "400" in caught.value.message
 
 
-@pytest.mark.parametrize("reply", [
-    Reply(200, body=b'{"customerCode": "C1", "na'),
-    Reply(200, body=b"not json"),
-    Reply(200, body=b""),
-    Reply(200, ["a", "list"]),
-    Reply(200, {"customerCode": 12}),
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(200, body=b'{"customerCode": "C1", "na'),
+        Reply(200, body=b"not json"),
+        Reply(200, body=b""),
+        Reply(200, ["a", "list"]),
+        Reply(200, {"customerCode": 12}),
+    ],
+)
 def test_unusable_answers_are_protocol_errors(reply):
     client, _, _ = make_client(reply)
     with pytest.raises(ProtocolError):
         client.get_customer("C1")
 
 
-@pytest.mark.parametrize("answer", [{"count": 1}, {"value": {}}, [],
-                                    {"value": [], "@recordsetCount": "3"}])
+@pytest.mark.parametrize(
+    "answer", [{"count": 1}, {"value": {}}, [], {"value": [], "@recordsetCount": "3"}]
+)
 def test_fetch_results_without_a_value_list_are_protocol_errors(answer):
     client, _, _ = make_client(Reply(200, answer))
     with pytest.raises(ProtocolError):
@@ -332,11 +417,20 @@ def test_fetch_results_without_a_value_list_are_protocol_errors(answer):
 # --- retries -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("failure", [
-    Reply(503, body=b""), Reply(502, body=b""), Reply(504, body=b""),
-    error_reply(429, "RateLimitExceeded"), connection_refused(), connection_dropped(),
-    requests.ConnectTimeout(), requests.ReadTimeout(), body_read_timeout(),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Reply(503, body=b""),
+        Reply(502, body=b""),
+        Reply(504, body=b""),
+        error_reply(429, "RateLimitExceeded"),
+        connection_refused(),
+        connection_dropped(),
+        requests.ConnectTimeout(),
+        requests.ReadTimeout(),
+        body_read_timeout(),
+    ],
+)
 def test_reads_are_retried_after_transient_failures(failure):
     client, session, sleeps = make_client(failure, failure, Reply(200, CUSTOMER_JSON))
     assert client.get_customer("C1").id == 12
@@ -344,15 +438,21 @@ def test_reads_are_retried_after_transient_failures(failure):
     assert len(sleeps) == 2
 
 
-@pytest.mark.parametrize("failure", [
-    error_reply(400, "ValueRequiredError"), error_reply(401, "AuthenticationException"),
-    error_reply(404, "EntityNotFoundError"), error_reply(500, "ServerError"),
-    requests.exceptions.SSLError("certificate verify failed"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        error_reply(400, "ValueRequiredError"),
+        error_reply(401, "AuthenticationException"),
+        error_reply(404, "EntityNotFoundError"),
+        error_reply(500, "ServerError"),
+        requests.exceptions.SSLError("certificate verify failed"),
+    ],
+)
 def test_other_failures_are_never_retried(failure):
     client, session, sleeps = make_client(failure)
-    with pytest.raises((ValidationError, AuthenticationError, NotFoundError, ServerError,
-                        TransportError)):
+    with pytest.raises(
+        (ValidationError, AuthenticationError, NotFoundError, ServerError, TransportError)
+    ):
         client.get_customer("C1")
     assert len(session.calls) == 1 and sleeps == []
 
@@ -368,9 +468,17 @@ def test_retries_stop_after_max_retries_and_raise_the_last_error():
 def test_backoff_is_capped_exponential_with_full_jitter():
     session = FakeSession(*[Reply(503, body=b"")] * 6)
     sleeps = []
-    transport = Transport(BASE_URL, ACCOUNT_ID, LICENSE_KEY, max_retries=5, backoff_base=0.5,
-                          backoff_cap=3.0, session=session, sleep=sleeps.append,
-                          jitter=lambda: 1.0)
+    transport = Transport(
+        BASE_URL,
+        ACCOUNT_ID,
+        LICENSE_KEY,
+        max_retries=5,
+        backoff_base=0.5,
+        backoff_cap=3.0,
+        session=session,
+        sleep=sleeps.append,
+        jitter=lambda: 1.0,
+    )
     with pytest.raises(ServerError):
         transport.request_json("GET", "/api/v2/utilities/ping")
     assert sleeps == [0.5, 1.0, 2.0, 3.0, 3.0]
@@ -389,7 +497,7 @@ def test_default_backoff_stays_within_the_full_jitter_bounds():
         client.get_customer("C1")
     assert len(sleeps) == 3
     for attempt, delay in enumerate(sleeps):
-        assert 0 <= delay <= min(8.0, 0.5 * 2 ** attempt)
+        assert 0 <= delay <= min(8.0, 0.5 * 2**attempt)
 
 
 @pytest.mark.parametrize("retry_after, expected", [("2", 2.0), ("0.5", 0.5), ("600", 60.0)])
@@ -418,21 +526,32 @@ def test_retry_after_as_an_http_date():
 # --- POST: retried only where it surely did not take effect --------------------------------
 
 
-@pytest.mark.parametrize("failure", [
-    Reply(503, body=b""), error_reply(429, "RateLimitExceeded"), connection_refused(),
-    requests.ConnectTimeout(),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Reply(503, body=b""),
+        error_reply(429, "RateLimitExceeded"),
+        connection_refused(),
+        requests.ConnectTimeout(),
+    ],
+)
 def test_a_post_is_retried_when_it_surely_did_not_take_effect(failure):
     client, session, _ = make_client(failure, Reply(200, INVITATION_JSON))
     assert client.create_invitation("C1", "ap@acme.test", [89]).invitation.id == 5
     assert [call.method for call in session.calls] == ["POST", "POST"]
 
 
-@pytest.mark.parametrize("failure, error_class", [
-    (requests.ReadTimeout(), RequestTimeoutError), (body_read_timeout(), RequestTimeoutError),
-    (connection_dropped(), TransportError), (Reply(502, body=b""), ServerError),
-    (Reply(504, body=b""), ServerError), (Reply(200, body=b"[{\"status"), ProtocolError),
-])
+@pytest.mark.parametrize(
+    "failure, error_class",
+    [
+        (requests.ReadTimeout(), RequestTimeoutError),
+        (body_read_timeout(), RequestTimeoutError),
+        (connection_dropped(), TransportError),
+        (Reply(502, body=b""), ServerError),
+        (Reply(504, body=b""), ServerError),
+        (Reply(200, body=b'[{"status'), ProtocolError),
+    ],
+)
 def test_an_invitation_is_never_sent_twice_after_an_ambiguous_failure(failure, error_class):
     client, session, sleeps = make_client(failure)
     with pytest.raises(error_class) as caught:
@@ -441,30 +560,40 @@ def test_an_invitation_is_never_sent_twice_after_an_ambiguous_failure(failure, e
     assert len(session.calls) == 1 and sleeps == []
 
 
-@pytest.mark.parametrize("failure", [
-    requests.ReadTimeout(), connection_dropped(), Reply(502, body=b""), Reply(504, body=b""),
-    Reply(200, body=b"[{\"id\": 12, \"custo"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.ReadTimeout(),
+        connection_dropped(),
+        Reply(502, body=b""),
+        Reply(504, body=b""),
+        Reply(200, body=b'[{"id": 12, "custo'),
+    ],
+)
 def test_create_customer_after_an_ambiguous_failure_returns_the_customer_it_finds(failure):
     client, session, _ = make_client(failure, Reply(200, CUSTOMER_JSON))
     assert client.create_customer(Customer("C1", "Acme")).id == 12
     assert [(c.method, c.path) for c in session.calls] == [
-        ("POST", f"{COMPANY}/customers"), ("GET", f"{COMPANY}/customers/C1")]
+        ("POST", f"{COMPANY}/customers"),
+        ("GET", f"{COMPANY}/customers/C1"),
+    ]
 
 
 def test_create_customer_posts_again_only_when_the_lookup_finds_nothing():
-    client, session, _ = make_client(requests.ReadTimeout(),
-                                     error_reply(404, "EntityNotFoundError"),
-                                     Reply(200, [CUSTOMER_JSON]))
+    client, session, _ = make_client(
+        requests.ReadTimeout(), error_reply(404, "EntityNotFoundError"), Reply(200, [CUSTOMER_JSON])
+    )
     assert client.create_customer(Customer("C1", "Acme")).id == 12
     assert [c.method for c in session.calls] == ["POST", "GET", "POST"]
 
 
 def test_create_customer_returns_the_late_first_create_when_the_retry_is_a_duplicate():
     client, session, _ = make_client(
-        requests.ReadTimeout(), error_reply(404, "EntityNotFoundError"),
+        requests.ReadTimeout(),
+        error_reply(404, "EntityNotFoundError"),
         error_reply(400, "DuplicateEntry", "customerCode 'C1' already exists"),
-        Reply(200, CUSTOMER_JSON))
+        Reply(200, CUSTOMER_JSON),
+    )
     assert client.create_customer(Customer("C1", "Acme")).id == 12
     assert [c.method for c in session.calls] == ["POST", "GET", "POST", "GET"]
 
@@ -480,8 +609,9 @@ def test_create_customer_does_not_look_up_after_a_clear_refusal():
 
 
 def test_pdf_download():
-    client, session, _ = make_client(Reply(200, body=b"%PDF-1.4 hello",
-                                           headers={"Content-Type": "application/pdf"}))
+    client, session, _ = make_client(
+        Reply(200, body=b"%PDF-1.4 hello", headers={"Content-Type": "application/pdf"})
+    )
     assert client.download_certificate_pdf(7) == b"%PDF-1.4 hello"
     call = session.calls[0]
     assert call.path == f"{COMPANY}/certificates/7/attachment"
@@ -498,15 +628,17 @@ def test_an_attachment_that_is_not_a_pdf_is_refused():
 def test_an_oversized_attachment_is_refused_from_its_declared_length():
     body = b"%PDF-" + b"x" * 100
     client, session, _ = make_client(
-        Reply(200, body=body, headers={"Content-Length": str(len(body))}), max_pdf_bytes=50)
+        Reply(200, body=body, headers={"Content-Length": str(len(body))}), max_pdf_bytes=50
+    )
     with pytest.raises(ProtocolError, match="larger than"):
         client.download_certificate_pdf(7)
     assert session.responses[0].raw.bytes_read == 0
 
 
 def test_an_oversized_attachment_is_not_read_past_the_cap():
-    client, session, _ = make_client(Reply(200, body=b"%PDF-" + b"x" * 1_000_000),
-                                     max_pdf_bytes=100_000)
+    client, session, _ = make_client(
+        Reply(200, body=b"%PDF-" + b"x" * 1_000_000), max_pdf_bytes=100_000
+    )
     with pytest.raises(ProtocolError, match="larger than"):
         client.download_certificate_pdf(7)
     assert session.responses[0].raw.bytes_read < 200_000
@@ -525,8 +657,10 @@ def test_reprs_do_not_contain_the_license_key():
 def test_the_license_key_never_reaches_logs_or_error_messages(caplog):
     echo = error_reply(400, "InvalidKey", f"Key {LICENSE_KEY} is not valid for this account")
     client, _, _ = make_client(Reply(503, body=b""), echo)
-    with caplog.at_level(logging.DEBUG, logger="certcapture_exemption.ecm"), \
-            pytest.raises(ValidationError) as caught:
+    with (
+        caplog.at_level(logging.DEBUG, logger="certcapture_exemption.ecm"),
+        pytest.raises(ValidationError) as caught,
+    ):
         client.get_customer("C1")
     assert LICENSE_KEY not in caught.value.message
     assert LICENSE_KEY not in repr(caught.value) and LICENSE_KEY not in str(caught.value)
@@ -551,8 +685,11 @@ def test_each_attempt_is_logged_at_debug_and_each_retry_warned(caplog):
 
 
 def test_the_client_imports_without_odoo():
-    code = ("import sys, certcapture_exemption.ecm as ecm; ecm.EcmClient; "
-            "print(sorted(m for m in sys.modules if m == 'odoo' or m.startswith('odoo.')))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                            text=True, check=True)
+    code = (
+        "import sys, certcapture_exemption.ecm as ecm; ecm.EcmClient; "
+        "print(sorted(m for m in sys.modules if m == 'odoo' or m.startswith('odoo.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

@@ -21,29 +21,70 @@ from certcapture_exemption.ecm import (
 )
 from certcapture_exemption.ecm.models import format_datetime, parse_date, parse_datetime
 
-ALL_MODELS = (PingResult, Company, SetupStatus, Customer, ExposureZone, ExemptionReason,
-              Certificate, ExemptionStatus, Invitation, InvitationRequest, InvitationResult)
+ALL_MODELS = (
+    PingResult,
+    Company,
+    SetupStatus,
+    Customer,
+    ExposureZone,
+    ExemptionReason,
+    Certificate,
+    ExemptionStatus,
+    Invitation,
+    InvitationRequest,
+    InvitationResult,
+)
 
 FULL_CUSTOMER = {
-    "id": 12, "companyId": 1001, "customerCode": "C/001 é", "alternateId": "ALT-1",
-    "name": "Acme Wholesale", "attnName": "Accounts payable", "line1": "1 Main St",
-    "line2": "Suite 2", "city": "Seattle", "postalCode": "98101", "region": "WA",
-    "country": "US", "phoneNumber": "555-0100", "faxNumber": "555-0101",
-    "emailAddress": "ap@acme.test", "contactName": "Jo Buyer", "taxpayerIdNumber": "91-123",
-    "isBill": True, "isShip": False, "createdDate": "2024-05-01T10:11:12Z",
+    "id": 12,
+    "companyId": 1001,
+    "customerCode": "C/001 é",
+    "alternateId": "ALT-1",
+    "name": "Acme Wholesale",
+    "attnName": "Accounts payable",
+    "line1": "1 Main St",
+    "line2": "Suite 2",
+    "city": "Seattle",
+    "postalCode": "98101",
+    "region": "WA",
+    "country": "US",
+    "phoneNumber": "555-0100",
+    "faxNumber": "555-0101",
+    "emailAddress": "ap@acme.test",
+    "contactName": "Jo Buyer",
+    "taxpayerIdNumber": "91-123",
+    "isBill": True,
+    "isShip": False,
+    "createdDate": "2024-05-01T10:11:12Z",
     "modifiedDate": "2024-05-02T10:11:12.1234567+02:00",
 }
 
 FULL_CERTIFICATE = {
-    "id": 7, "companyId": 1001, "signedDate": "2024-01-15", "expirationDate":
-    "2027-01-15T00:00:00", "filename": "cert-7.pdf", "documentExists": True, "valid": True,
-    "verified": False, "exemptPercentage": 100, "isSingleCertificate": False,
-    "exemptionNumber": "WA-123", "exemptionReason": {"id": 70, "name": "RESALE"},
-    "status": "COMPLETE", "ecmStatus": "Valid",
-    "exposureZone": {"id": 89, "name": "Washington", "tag": "EZ_US_WA", "region": "WA",
-                     "country": "US"},
-    "createdDate": "2024-01-16T08:00:00Z", "modifiedDate": "2024-01-17T08:00:00Z",
-    "pageCount": 1, "customers": [{"id": 12, "customerCode": "C/001 é"}],
+    "id": 7,
+    "companyId": 1001,
+    "signedDate": "2024-01-15",
+    "expirationDate": "2027-01-15T00:00:00",
+    "filename": "cert-7.pdf",
+    "documentExists": True,
+    "valid": True,
+    "verified": False,
+    "exemptPercentage": 100,
+    "isSingleCertificate": False,
+    "exemptionNumber": "WA-123",
+    "exemptionReason": {"id": 70, "name": "RESALE"},
+    "status": "COMPLETE",
+    "ecmStatus": "Valid",
+    "exposureZone": {
+        "id": 89,
+        "name": "Washington",
+        "tag": "EZ_US_WA",
+        "region": "WA",
+        "country": "US",
+    },
+    "createdDate": "2024-01-16T08:00:00Z",
+    "modifiedDate": "2024-01-17T08:00:00Z",
+    "pageCount": 1,
+    "customers": [{"id": 12, "customerCode": "C/001 é"}],
 }
 
 
@@ -58,7 +99,10 @@ def test_models_are_frozen_and_required_fields_are_exactly_those_without_default
 def test_customer_reads_every_field_in_snake_case():
     customer = Customer.from_api(FULL_CUSTOMER)
     assert (customer.customer_code, customer.name, customer.postal_code) == (
-        "C/001 é", "Acme Wholesale", "98101")
+        "C/001 é",
+        "Acme Wholesale",
+        "98101",
+    )
     assert customer.is_bill is True and customer.is_ship is False
     assert (customer.id, customer.company_id) == (12, 1001)
     assert customer.created_date == datetime(2024, 5, 1, 10, 11, 12, tzinfo=timezone.utc)
@@ -87,8 +131,10 @@ def test_partial_customer_with_only_id_and_code():
 def test_active_certificates_count_is_the_list_length():
     customer = Customer.from_api({**FULL_CUSTOMER, "activeCertificates": [{"id": 1}, {}]})
     assert customer.active_certificate_count == 2
-    assert Customer.from_api({"customerCode": "X", "activeCertificates": []}) \
-        .active_certificate_count == 0
+    assert (
+        Customer.from_api({"customerCode": "X", "activeCertificates": []}).active_certificate_count
+        == 0
+    )
 
 
 def test_certificate_reads_nested_models_and_both_date_forms():
@@ -96,33 +142,36 @@ def test_certificate_reads_nested_models_and_both_date_forms():
     assert certificate.signed_date == date(2024, 1, 15)
     assert certificate.expiration_date == date(2027, 1, 15)
     assert certificate.exemption_reason == ExemptionReason(70, "RESALE")
-    assert certificate.exposure_zone == ExposureZone(89, "Washington", "EZ_US_WA", None, "WA",
-                                                     "US")
+    assert certificate.exposure_zone == ExposureZone(89, "Washington", "EZ_US_WA", None, "WA", "US")
     assert certificate.exempt_percentage == 100.0
     assert isinstance(certificate.exempt_percentage, float)
     assert certificate.customers == (Customer("C/001 é", id=12),)
 
 
 def test_certificate_tolerates_missing_optional_keys_and_nulls():
-    certificate = Certificate.from_api({"id": 9, "exemptionReason": None, "signedDate": None,
-                                        "someFutureField": {"x": 1}})
+    certificate = Certificate.from_api(
+        {"id": 9, "exemptionReason": None, "signedDate": None, "someFutureField": {"x": 1}}
+    )
     assert certificate.id == 9
     assert certificate.exemption_reason is None and certificate.signed_date is None
     assert certificate.customers == ()
 
 
-@pytest.mark.parametrize("data, field_name", [
-    ({"id": "7"}, "Certificate.id"),
-    ({"id": True}, "Certificate.id"),
-    ({"id": 7, "valid": "yes"}, "Certificate.valid"),
-    ({"id": 7, "signedDate": 20240115}, "Certificate.signedDate"),
-    ({"id": 7, "signedDate": "15/01/2024"}, "Certificate.signedDate"),
-    ({"id": 7, "exemptPercentage": "100"}, "Certificate.exemptPercentage"),
-    ({"id": 7, "exemptionReason": "RESALE"}, "Certificate.exemptionReason"),
-    ({"id": 7, "customers": {"id": 1}}, "Certificate.customers"),
-    ({"id": 7, "customers": [{"id": 1}]}, "Certificate.customers[0].customerCode"),
-    ({"signedDate": "2024-01-15"}, "Certificate.id"),
-])
+@pytest.mark.parametrize(
+    "data, field_name",
+    [
+        ({"id": "7"}, "Certificate.id"),
+        ({"id": True}, "Certificate.id"),
+        ({"id": 7, "valid": "yes"}, "Certificate.valid"),
+        ({"id": 7, "signedDate": 20240115}, "Certificate.signedDate"),
+        ({"id": 7, "signedDate": "15/01/2024"}, "Certificate.signedDate"),
+        ({"id": 7, "exemptPercentage": "100"}, "Certificate.exemptPercentage"),
+        ({"id": 7, "exemptionReason": "RESALE"}, "Certificate.exemptionReason"),
+        ({"id": 7, "customers": {"id": 1}}, "Certificate.customers"),
+        ({"id": 7, "customers": [{"id": 1}]}, "Certificate.customers[0].customerCode"),
+        ({"signedDate": "2024-01-15"}, "Certificate.id"),
+    ],
+)
 def test_certificate_is_strict_on_types_and_required_keys(data, field_name):
     with pytest.raises(ProtocolError) as caught:
         Certificate.from_api(data)
@@ -135,22 +184,31 @@ def test_a_non_object_is_a_protocol_error(data):
         Customer.from_api(data)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2024-02-29", date(2024, 2, 29)),
-    ("2024-02-29T00:00:00", date(2024, 2, 29)),
-    ("2024-02-29T00:00:00Z", date(2024, 2, 29)),
-    ("2024-02-29T00:00:00.000-05:00", date(2024, 2, 29)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-02-29", date(2024, 2, 29)),
+        ("2024-02-29T00:00:00", date(2024, 2, 29)),
+        ("2024-02-29T00:00:00Z", date(2024, 2, 29)),
+        ("2024-02-29T00:00:00.000-05:00", date(2024, 2, 29)),
+    ],
+)
 def test_parse_date_accepts_both_forms(text, expected):
     assert parse_date(text) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2024-03-01T12:30:00Z", datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc)),
-    ("2024-03-01T12:30:00", datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc)),
-    ("2024-03-01T14:30:00+02:00", datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc)),
-    ("2024-03-01T12:30:00.1234567Z", datetime(2024, 3, 1, 12, 30, 0, 123456, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-03-01T12:30:00Z", datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc)),
+        ("2024-03-01T12:30:00", datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc)),
+        ("2024-03-01T14:30:00+02:00", datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc)),
+        (
+            "2024-03-01T12:30:00.1234567Z",
+            datetime(2024, 3, 1, 12, 30, 0, 123456, tzinfo=timezone.utc),
+        ),
+    ],
+)
 def test_parse_datetime_is_always_timezone_aware(text, expected):
     parsed = parse_datetime(text)
     assert parsed.tzinfo is not None and parsed == expected
@@ -158,14 +216,15 @@ def test_parse_datetime_is_always_timezone_aware(text, expected):
 
 def test_format_datetime_writes_utc_with_z_and_takes_naive_as_utc():
     aware = datetime(2024, 3, 1, 14, 30, 5, 999, tzinfo=timezone(timedelta(hours=2)))
-    assert format_datetime(aware) == "2024-03-01T12:30:05Z"
+    assert format_datetime(aware) == "2024-03-01T12:30:05.000999Z"
     assert format_datetime(datetime(2024, 3, 1, 12, 30, 5)) == "2024-03-01T12:30:05Z"
     assert format_datetime(datetime(2024, 3, 1, 12, 30, 5, 250)) == "2024-03-01T12:30:05.000250Z"
 
 
 def test_status_properties():
-    assert SetupStatus.from_api({"status": "Provisioned", "accountId": 1, "companyId": 2}) \
-        .is_provisioned
+    assert SetupStatus.from_api(
+        {"status": "Provisioned", "accountId": 1, "companyId": 2}
+    ).is_provisioned
     assert not SetupStatus.from_api({"status": "InProgress"}).is_provisioned
     exempt = ExemptionStatus.from_api({"status": "Exempt", "certificate": FULL_CERTIFICATE})
     assert exempt.is_exempt and exempt.certificate.id == 7
@@ -174,21 +233,38 @@ def test_status_properties():
 
 
 def test_ping_and_company():
-    ping = PingResult.from_api({"version": "1.0", "authenticated": True,
-                                "authenticationType": "AccountIdLicenseKey",
-                                "authenticatedAccountId": 1100000001})
+    ping = PingResult.from_api(
+        {
+            "version": "1.0",
+            "authenticated": True,
+            "authenticationType": "AccountIdLicenseKey",
+            "authenticatedAccountId": 1100000001,
+        }
+    )
     assert ping == PingResult("1.0", True, "AccountIdLicenseKey", 1100000001)
     assert not PingResult.from_api({"version": "1.0"}).authenticated
-    assert Company.from_api({"id": 1001, "companyCode": "DEFAULT", "name": "Default"}) == \
-        Company(1001, "DEFAULT", "Default")
+    assert Company.from_api({"id": 1001, "companyCode": "DEFAULT", "name": "Default"}) == Company(
+        1001, "DEFAULT", "Default"
+    )
 
 
 def test_invitation_result_and_ready_state():
-    data = {"status": "Ready", "invitation": {
-        "id": 5, "companyId": 1001, "recipient": "ap@acme.test", "customerCode": "C1",
-        "emailStatus": "Sent", "exposureZones": [89, 90], "exemptReasons": [],
-        "deliveryMethod": "Email", "message": None, "date": "2024-06-01T09:00:00Z",
-        "requestLink": "https://example.test/upload/abc"}}
+    data = {
+        "status": "Ready",
+        "invitation": {
+            "id": 5,
+            "companyId": 1001,
+            "recipient": "ap@acme.test",
+            "customerCode": "C1",
+            "emailStatus": "Sent",
+            "exposureZones": [89, 90],
+            "exemptReasons": [],
+            "deliveryMethod": "Email",
+            "message": None,
+            "date": "2024-06-01T09:00:00Z",
+            "requestLink": "https://example.test/upload/abc",
+        },
+    }
     result = InvitationResult.from_api(data)
     assert result.is_ready
     assert result.invitation.exposure_zones == (89, 90)
@@ -201,5 +277,10 @@ def test_invitation_result_and_ready_state():
 
 def test_invitation_request_body_uses_ids_and_enum_strings():
     body = InvitationRequest("ap@acme.test", (89,), ()).to_api()
-    assert body == {"recipient": "ap@acme.test", "exposureZones": [89], "exemptReasons": [],
-                    "deliveryMethod": "Email", "coverLetterTitle": "STANDARD_REQUEST"}
+    assert body == {
+        "recipient": "ap@acme.test",
+        "exposureZones": [89],
+        "exemptReasons": [],
+        "deliveryMethod": "Email",
+        "coverLetterTitle": "STANDARD_REQUEST",
+    }

@@ -37,26 +37,72 @@ PING_KEYS = {"version", "authenticated", "authenticationType", "authenticatedAcc
 COMPANY_KEYS = {"id", "companyCode", "name"}
 SETUP_KEYS = {"status", "accountId", "companyId"}
 CUSTOMER_KEYS = {
-    "id", "companyId", "customerCode", "alternateId", "name", "attnName", "line1", "line2",
-    "city", "postalCode", "region", "country", "phoneNumber", "faxNumber", "emailAddress",
-    "contactName", "taxpayerIdNumber", "isBill", "isShip", "createdDate", "modifiedDate",
+    "id",
+    "companyId",
+    "customerCode",
+    "alternateId",
+    "name",
+    "attnName",
+    "line1",
+    "line2",
+    "city",
+    "postalCode",
+    "region",
+    "country",
+    "phoneNumber",
+    "faxNumber",
+    "emailAddress",
+    "contactName",
+    "taxpayerIdNumber",
+    "isBill",
+    "isShip",
+    "createdDate",
+    "modifiedDate",
 }
 CERTIFICATE_KEYS = {
-    "id", "companyId", "signedDate", "expirationDate", "filename", "documentExists", "valid",
-    "verified", "exemptPercentage", "isSingleCertificate", "exemptionNumber",
-    "exemptionReason", "status", "ecmStatus", "exposureZone", "createdDate", "modifiedDate",
+    "id",
+    "companyId",
+    "signedDate",
+    "expirationDate",
+    "filename",
+    "documentExists",
+    "valid",
+    "verified",
+    "exemptPercentage",
+    "isSingleCertificate",
+    "exemptionNumber",
+    "exemptionReason",
+    "status",
+    "ecmStatus",
+    "exposureZone",
+    "createdDate",
+    "modifiedDate",
     "pageCount",
 }
 ZONE_KEYS = {"id", "name", "tag", "description", "region", "country"}
 REASON_KEYS = {"id", "name"}
 INVITATION_KEYS = {
-    "id", "companyId", "recipient", "customerCode", "emailStatus", "exposureZones",
-    "exemptReasons", "deliveryMethod", "message", "date", "requestLink",
+    "id",
+    "companyId",
+    "recipient",
+    "customerCode",
+    "emailStatus",
+    "exposureZones",
+    "exemptReasons",
+    "deliveryMethod",
+    "message",
+    "date",
+    "requestLink",
 }
 ERROR_KEYS = {"code", "message", "target", "details"}
 ERROR_DETAIL_KEYS = {"code", "number", "message", "description", "severity"}
 CERTIFICATE_STATUSES = {
-    "COMPLETE", "PENDING", "PENDING-FUTURE", "PENDING-MULTI", "PENDING-SINGLE", "REVOKED",
+    "COMPLETE",
+    "PENDING",
+    "PENDING-FUTURE",
+    "PENDING-MULTI",
+    "PENDING-SINGLE",
+    "REVOKED",
 }
 ECM_STATUSES = {"None", "Expired", "Invalid", "Valid", "PendingFuture"}
 DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z")
@@ -106,9 +152,15 @@ def api(sandbox, http):
 
 def customer_body(code="ACME-1", **changes):
     body = {
-        "customerCode": code, "name": "Acme Wholesale", "line1": "1 Main St", "city": "Seattle",
-        "postalCode": "98101", "region": "WA", "country": "US",
-        "emailAddress": "ap@acme.test", "isBill": True,
+        "customerCode": code,
+        "name": "Acme Wholesale",
+        "line1": "1 Main St",
+        "city": "Seattle",
+        "postalCode": "98101",
+        "region": "WA",
+        "country": "US",
+        "emailAddress": "ap@acme.test",
+        "isBill": True,
     }
     body.update(changes)
     return body
@@ -154,8 +206,9 @@ def assert_error(response, status, code):
 
 
 def assert_fetch_result(body, total, page_size, more):
-    assert set(body) == ({"@recordsetCount", "value", "@nextLink"} if more
-                         else {"@recordsetCount", "value"})
+    assert set(body) == (
+        {"@recordsetCount", "value", "@nextLink"} if more else {"@recordsetCount", "value"}
+    )
     assert body["@recordsetCount"] == total and len(body["value"]) == page_size
 
 
@@ -201,9 +254,14 @@ def assert_invitation(body):
 
 def invite(api, code="ACME-1", zones=("WA",), **changes):
     ids = zone_ids(api)
-    body = {"recipient": "ap@acme.test", "coverLetterTitle": "STANDARD_REQUEST",
-            "exposureZones": [ids[region] for region in zones], "exemptReasons": [],
-            "deliveryMethod": "Email", **changes}
+    body = {
+        "recipient": "ap@acme.test",
+        "coverLetterTitle": "STANDARD_REQUEST",
+        "exposureZones": [ids[region] for region in zones],
+        "exemptReasons": [],
+        "deliveryMethod": "Email",
+        **changes,
+    }
     return api("POST", f"/customers/{segment(code)}/certexpressinvites", json=[body])
 
 
@@ -220,7 +278,8 @@ def test_ping_answers_ping_result(api):
 
 
 @pytest.mark.parametrize(
-    "auth", [None, (ACCOUNT_ID, "wrong-key"), ("999", LICENSE_KEY)],
+    "auth",
+    [None, (ACCOUNT_ID, "wrong-key"), ("999", LICENSE_KEY)],
     ids=["missing", "wrong-key", "wrong-account"],
 )
 @pytest.mark.parametrize("path", ["/api/v2/utilities/ping", "/api/v2/companies/1001/customers/X"])
@@ -245,23 +304,25 @@ def test_company_found_by_code_filter(sandbox, api):
 def test_certificate_setup_tells_provisioned_from_not(api):
     provisioned = api("GET", "/certificates/setup").json()
     assert set(provisioned) == SETUP_KEYS
-    assert provisioned == {"status": "Provisioned", "accountId": int(ACCOUNT_ID),
-                           "companyId": 1001}
+    assert provisioned == {"status": "Provisioned", "accountId": int(ACCOUNT_ID), "companyId": 1001}
     assert api("GET", "/certificates/setup", company="NOECM").json()["status"] == "NotProvisioned"
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/customers/ACME-1"),
-    ("POST", "/customers"),
-    ("PUT", "/customers/ACME-1"),
-    ("GET", "/customers/ACME-1/certificates"),
-    ("GET", "/customers/ACME-1/certificates/US/WA"),
-    ("GET", "/certificates"),
-    ("GET", "/certificates/1"),
-    ("GET", "/certificates/1/attachment"),
-    ("POST", "/customers/ACME-1/certexpressinvites"),
-    ("GET", "/customers/ACME-1/certexpressinvites/1"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/customers/ACME-1"),
+        ("POST", "/customers"),
+        ("PUT", "/customers/ACME-1"),
+        ("GET", "/customers/ACME-1/certificates"),
+        ("GET", "/customers/ACME-1/certificates/US/WA"),
+        ("GET", "/certificates"),
+        ("GET", "/certificates/1"),
+        ("GET", "/certificates/1/attachment"),
+        ("POST", "/customers/ACME-1/certexpressinvites"),
+        ("GET", "/customers/ACME-1/certexpressinvites/1"),
+    ],
+)
 def test_not_provisioned_company_refuses_every_exemption_call(api, method, path):
     response = api(method, path, company="NOECM", json=[customer_body()])
     error = assert_error(response, 400, "CertCaptureNotConfiguredError")
@@ -269,8 +330,9 @@ def test_not_provisioned_company_refuses_every_exemption_call(api, method, path)
 
 
 def test_unknown_company_route_and_method(sandbox, http):
-    assert_error(http.get(sandbox.url + "/api/v2/companies/4242/customers/X"), 404,
-                 "EntityNotFoundError")
+    assert_error(
+        http.get(sandbox.url + "/api/v2/companies/4242/customers/X"), 404, "EntityNotFoundError"
+    )
     assert_error(http.get(sandbox.url + "/api/v2/nothing/here"), 404, "RouteNotFound")
     response = http.delete(sandbox.url + "/api/v2/utilities/ping")
     assert_error(response, 405, "MethodNotAllowed")
@@ -313,9 +375,18 @@ def test_exemption_reasons_are_seeded(api):
     reasons = api("GET", "/api/v2/definitions/certificateexemptreasons").json()["value"]
     assert all(set(r) == REASON_KEYS and isinstance(r["id"], int) for r in reasons)
     assert {
-        "RESALE", "CHARITABLE/EXEMPT ORG", "GOVERNMENT", "AGRICULTURE",
-        "INDUSTRIAL PROD/MANUFACTURERS", "DIRECT PAY", "MEDICAL", "EDUCATIONAL ORG",
-        "RELIGIOUS ORG", "FEDERAL GOV", "STATE GOV", "LOCAL GOV",
+        "RESALE",
+        "CHARITABLE/EXEMPT ORG",
+        "GOVERNMENT",
+        "AGRICULTURE",
+        "INDUSTRIAL PROD/MANUFACTURERS",
+        "DIRECT PAY",
+        "MEDICAL",
+        "EDUCATIONAL ORG",
+        "RELIGIOUS ORG",
+        "FEDERAL GOV",
+        "STATE GOV",
+        "LOCAL GOV",
     } <= {reason["name"] for reason in reasons}
 
 
@@ -351,20 +422,24 @@ def test_unknown_customer_is_404(api):
     assert error["target"] == "Customer" and "NOPE" in error["message"]
     for path in ("/customers/NOPE/certificates", "/customers/NOPE/certificates/US/WA"):
         assert_error(api("GET", path), 404, "EntityNotFoundError")
-    assert_error(api("PUT", "/customers/NOPE", json=customer_body("NOPE")), 404,
-                 "EntityNotFoundError")
+    assert_error(
+        api("PUT", "/customers/NOPE", json=customer_body("NOPE")), 404, "EntityNotFoundError"
+    )
     assert_error(invite(api, "NOPE"), 404, "EntityNotFoundError")
 
 
-@pytest.mark.parametrize("body, problem", [
-    ([{"customerCode": "X"}], "name is required"),
-    (customer_body(), "JSON array"),  # an object, not an array
-    ([], "at least one"),
-    ([customer_body(isBill="yes")], "isBill must be a boolean"),
-    ([customer_body(name=7)], "name must be a string"),
-    ([customer_body(region=None)], "region is required when country is US"),
-    ([customer_body(customerCode=None)], "customerCode is required"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ([{"customerCode": "X"}], "name is required"),
+        (customer_body(), "JSON array"),  # an object, not an array
+        ([], "at least one"),
+        ([customer_body(isBill="yes")], "isBill must be a boolean"),
+        ([customer_body(name=7)], "name must be a string"),
+        ([customer_body(region=None)], "region is required when country is US"),
+        ([customer_body(customerCode=None)], "customerCode is required"),
+    ],
+)
 def test_customer_bodies_are_validated(api, body, problem):
     error = assert_error(api("POST", "/customers", json=body), 400, "ValidationException")
     assert any(problem in d["description"] for d in error["details"]), error
@@ -372,19 +447,25 @@ def test_customer_bodies_are_validated(api, body, problem):
 
 
 def test_every_validation_problem_is_listed(api):
-    error = assert_error(api("POST", "/customers", json=[{"customerCode": "X", "isShip": 1}]),
-                         400, "ValidationException")
+    error = assert_error(
+        api("POST", "/customers", json=[{"customerCode": "X", "isShip": 1}]),
+        400,
+        "ValidationException",
+    )
     descriptions = [d["description"] for d in error["details"]]
     assert len(descriptions) == 6  # isShip type + name, line1, city, postalCode, country
-    assert_error(api("POST", "/customers", data=b"{not json",
-                     headers={"Content-Type": "application/json"}),
-                 400, "ValidationException")
+    assert_error(
+        api("POST", "/customers", data=b"{not json", headers={"Content-Type": "application/json"}),
+        400,
+        "ValidationException",
+    )
 
 
 def test_duplicate_customer_code_is_400_duplicate_entry(api):
     create_customer(api, "DUP")
-    error = assert_error(api("POST", "/customers", json=[customer_body("DUP")]), 400,
-                         "DuplicateEntry")
+    error = assert_error(
+        api("POST", "/customers", json=[customer_body("DUP")]), 400, "DuplicateEntry"
+    )
     assert error["target"] == "customerCode"
     batch = [customer_body("NEW"), customer_body("NEW")]
     assert_error(api("POST", "/customers", json=batch), 400, "DuplicateEntry")
@@ -393,15 +474,27 @@ def test_duplicate_customer_code_is_400_duplicate_entry(api):
 
 def test_put_replaces_the_whole_record(api):
     created = create_customer(api, "PUT-1", phoneNumber="+1 206 555 0100", alternateId="ALT")
-    replacement = {"name": "Acme Retail", "line1": "2 Pine St", "city": "Tacoma",
-                   "postalCode": "98402", "region": "WA", "country": "US",
-                   "id": 1, "companyId": 9, "createdDate": "2000-01-01T00:00:00Z"}
+    replacement = {
+        "name": "Acme Retail",
+        "line1": "2 Pine St",
+        "city": "Tacoma",
+        "postalCode": "98402",
+        "region": "WA",
+        "country": "US",
+        "id": 1,
+        "companyId": 9,
+        "createdDate": "2000-01-01T00:00:00Z",
+    }
     response = api("PUT", "/customers/PUT-1", json=replacement)
     assert response.status_code == 200
     updated = response.json()
     assert_customer(updated)
-    assert (updated["id"], updated["companyId"], updated["customerCode"],
-            updated["createdDate"]) == (created["id"], 1001, "PUT-1", created["createdDate"])
+    assert (
+        updated["id"],
+        updated["companyId"],
+        updated["customerCode"],
+        updated["createdDate"],
+    ) == (created["id"], 1001, "PUT-1", created["createdDate"])
     assert updated["name"] == "Acme Retail" and updated["city"] == "Tacoma"
     assert updated["phoneNumber"] is None and updated["alternateId"] is None  # not sent: null
     assert updated["emailAddress"] is None and updated["isBill"] is None
@@ -429,46 +522,61 @@ def test_customer_codes_are_percent_decoded_from_paths(sandbox, api, code):
 
 def test_certificate_model(sandbox, api):
     create_customer(api)
-    added = sandbox.add_certificate("ACME-1", region="WA", exemption_number="WA-77",
-                                    reason="GOVERNMENT", signed_date=date(2024, 1, 15),
-                                    expiration_date=date(2099, 1, 15), single_use=True,
-                                    pdf=SMALL_PDF)
+    added = sandbox.add_certificate(
+        "ACME-1",
+        region="WA",
+        exemption_number="WA-77",
+        reason="GOVERNMENT",
+        signed_date=date(2024, 1, 15),
+        expiration_date=date(2099, 1, 15),
+        single_use=True,
+        pdf=SMALL_PDF,
+    )
     fetched = api("GET", f"/certificates/{added['id']}").json()
     assert fetched == added
     assert_certificate(fetched)
     assert "customers" not in fetched
     assert (fetched["signedDate"], fetched["expirationDate"]) == ("2024-01-15", "2099-01-15")
-    assert (fetched["status"], fetched["ecmStatus"], fetched["valid"]) == ("COMPLETE", "Valid",
-                                                                          True)
+    assert (fetched["status"], fetched["ecmStatus"], fetched["valid"]) == (
+        "COMPLETE",
+        "Valid",
+        True,
+    )
     assert fetched["exemptionReason"]["name"] == "GOVERNMENT"
     assert fetched["exposureZone"]["region"] == "WA"
     assert fetched["exposureZone"]["name"] == "Washington"
     assert fetched["documentExists"] is True and fetched["pageCount"] == 1
     assert fetched["filename"].endswith(".pdf") and fetched["isSingleCertificate"] is True
-    with_customers = api("GET", f"/certificates/{added['id']}",
-                         params={"$include": "customers"}).json()
+    with_customers = api(
+        "GET", f"/certificates/{added['id']}", params={"$include": "customers"}
+    ).json()
     assert [c["customerCode"] for c in with_customers["customers"]] == ["ACME-1"]
     assert_customer(with_customers["customers"][0])
     assert_error(api("GET", "/certificates/999999"), 404, "EntityNotFoundError")
-    assert_error(api("GET", f"/certificates/{added['id']}", company="OTHER"), 404,
-                 "EntityNotFoundError")
+    assert_error(
+        api("GET", f"/certificates/{added['id']}", company="OTHER"), 404, "EntityNotFoundError"
+    )
 
 
 TODAY = datetime.now(timezone.utc).date()
 
 
-@pytest.mark.parametrize("signed, expires, status, ecm_status", [
-    (TODAY - timedelta(days=30), TODAY + timedelta(days=30), "COMPLETE", "Valid"),
-    (TODAY - timedelta(days=30), TODAY, "COMPLETE", "Valid"),  # valid through its last day
-    (TODAY - timedelta(days=300), TODAY - timedelta(days=1), "COMPLETE", "Expired"),
-    (TODAY + timedelta(days=5), TODAY + timedelta(days=400), "COMPLETE", "PendingFuture"),
-    (TODAY - timedelta(days=30), TODAY + timedelta(days=30), "REVOKED", "Invalid"),
-    (TODAY - timedelta(days=30), TODAY + timedelta(days=30), "PENDING", "None"),
-])
+@pytest.mark.parametrize(
+    "signed, expires, status, ecm_status",
+    [
+        (TODAY - timedelta(days=30), TODAY + timedelta(days=30), "COMPLETE", "Valid"),
+        (TODAY - timedelta(days=30), TODAY, "COMPLETE", "Valid"),  # valid through its last day
+        (TODAY - timedelta(days=300), TODAY - timedelta(days=1), "COMPLETE", "Expired"),
+        (TODAY + timedelta(days=5), TODAY + timedelta(days=400), "COMPLETE", "PendingFuture"),
+        (TODAY - timedelta(days=30), TODAY + timedelta(days=30), "REVOKED", "Invalid"),
+        (TODAY - timedelta(days=30), TODAY + timedelta(days=30), "PENDING", "None"),
+    ],
+)
 def test_ecm_status_follows_dates_and_status(sandbox, api, signed, expires, status, ecm_status):
     create_customer(api)
-    added = sandbox.add_certificate("ACME-1", signed_date=signed, expiration_date=expires,
-                                    status=status)
+    added = sandbox.add_certificate(
+        "ACME-1", signed_date=signed, expiration_date=expires, status=status
+    )
     assert (added["ecmStatus"], added["valid"]) == (ecm_status, ecm_status == "Valid")
     exempt = api("GET", "/customers/ACME-1/certificates/US/WA").json()
     assert exempt["status"] == ("Exempt" if ecm_status == "Valid" else "NotExempt")
@@ -477,8 +585,9 @@ def test_ecm_status_follows_dates_and_status(sandbox, api, signed, expires, stat
 def test_exemption_status_picks_the_best_valid_certificate(sandbox, api):
     create_customer(api)
     sandbox.add_certificate("ACME-1", region="WA", expiration_date=TODAY + timedelta(days=10))
-    longest = sandbox.add_certificate("ACME-1", region="WA",
-                                      expiration_date=TODAY + timedelta(days=900))
+    longest = sandbox.add_certificate(
+        "ACME-1", region="WA", expiration_date=TODAY + timedelta(days=900)
+    )
     sandbox.add_certificate("ACME-1", region="WA", expiration_date=TODAY - timedelta(days=1))
     sandbox.add_certificate("ACME-1", region="OR", status="REVOKED")
     exempt = api("GET", "/customers/ACME-1/certificates/US/WA").json()
@@ -488,7 +597,9 @@ def test_exemption_status_picks_the_best_valid_certificate(sandbox, api):
     assert api("GET", "/customers/ACME-1/certificates/us/wa").json()["status"] == "Exempt"
     for region in ("OR", "TX"):
         assert api("GET", f"/customers/ACME-1/certificates/US/{region}").json() == {
-            "status": "NotExempt", "certificate": None}
+            "status": "NotExempt",
+            "certificate": None,
+        }
     assert api("GET", "/customers/ACME-1/certificates/CA/WA").json()["status"] == "NotExempt"
 
 
@@ -497,8 +608,9 @@ def test_customer_certificates_page_and_include_customers(sandbox, api):
     create_customer(api, "OTHER-1")
     ids = [sandbox.add_certificate("ACME-1", region=r)["id"] for r in ("WA", "OR", "CA")]
     sandbox.add_certificate("OTHER-1", region="TX")
-    first = api("GET", "/customers/ACME-1/certificates",
-                params={"$top": 2, "$include": "customers"}).json()
+    first = api(
+        "GET", "/customers/ACME-1/certificates", params={"$top": 2, "$include": "customers"}
+    ).json()
     assert_fetch_result(first, total=3, page_size=2, more=True)
     assert "$include=customers" in first["@nextLink"]
     second = api("GET", first["@nextLink"]).json()
@@ -516,12 +628,17 @@ def test_certificates_changed_since(sandbox, api):
     dates = [c["modifiedDate"] for c in added]
     assert dates == sorted(set(dates))  # strictly increasing, even within one millisecond
     for literal in (f"'{dates[0]}'", dates[0]):
-        body = api("GET", "/certificates",
-                   params={"$filter": f"modifiedDate gt {literal}"}).json()
+        body = api("GET", "/certificates", params={"$filter": f"modifiedDate gt {literal}"}).json()
         assert [c["id"] for c in body["value"]] == [c["id"] for c in added[1:]]
-    everything = api("GET", "/certificates",
-                     params={"$filter": "modifiedDate gt '2000-01-01T00:00:00Z'",
-                             "$orderBy": "modifiedDate", "$include": "customers"}).json()
+    everything = api(
+        "GET",
+        "/certificates",
+        params={
+            "$filter": "modifiedDate gt '2000-01-01T00:00:00Z'",
+            "$orderBy": "modifiedDate",
+            "$include": "customers",
+        },
+    ).json()
     assert_fetch_result(everything, total=3, page_size=3, more=False)
     assert all(c["customers"][0]["customerCode"] == "ACME-1" for c in everything["value"])
     newest_first = api("GET", "/certificates", params={"$orderBy": "modifiedDate desc"}).json()
@@ -529,13 +646,16 @@ def test_certificates_changed_since(sandbox, api):
     later = api("GET", "/certificates", params={"$filter": f"modifiedDate gt '{dates[-1]}'"})
     assert later.json() == {"@recordsetCount": 0, "value": []}
     both = f"modifiedDate gt '{dates[0]}' and modifiedDate lt '{dates[2]}'"
-    assert [c["id"] for c in api("GET", "/certificates", params={"$filter": both}).json()[
-        "value"]] == [added[1]["id"]]
+    assert [
+        c["id"] for c in api("GET", "/certificates", params={"$filter": both}).json()["value"]
+    ] == [added[1]["id"]]
     for bad in ("modifiedDate gt 'yesterday'", "name eq 'x'", "modifiedDate gt", "nonsense"):
-        assert_error(api("GET", "/certificates", params={"$filter": bad}), 400,
-                     "ValidationException")
-    assert_error(api("GET", "/certificates", params={"$orderBy": "name"}), 400,
-                 "ValidationException")
+        assert_error(
+            api("GET", "/certificates", params={"$filter": bad}), 400, "ValidationException"
+        )
+    assert_error(
+        api("GET", "/certificates", params={"$orderBy": "name"}), 400, "ValidationException"
+    )
 
 
 def test_active_certificates_are_included_on_request(sandbox, api):
@@ -561,10 +681,12 @@ def test_attachment_answers_the_pdf_bytes(sandbox, api):
     assert body.startswith(b"%PDF-1.4") and body.rstrip().endswith(b"%%EOF")
     bare = sandbox.add_certificate("ACME-1", pdf=b"")
     assert (bare["documentExists"], bare["filename"], bare["pageCount"]) == (False, None, 0)
-    assert_error(api("GET", f"/certificates/{bare['id']}/attachment"), 404,
-                 "EntityNotFoundError")
-    assert_error(api("GET", f"/certificates/{with_pdf['id']}/attachment",
-                     params={"$type": "Jpeg"}), 400, "ValidationException")
+    assert_error(api("GET", f"/certificates/{bare['id']}/attachment"), 404, "EntityNotFoundError")
+    assert_error(
+        api("GET", f"/certificates/{with_pdf['id']}/attachment", params={"$type": "Jpeg"}),
+        400,
+        "ValidationException",
+    )
 
 
 def test_add_certificate_refuses_unknown_things(sandbox, api):
@@ -593,15 +715,20 @@ def test_invitation_is_created_ready_and_can_be_followed(sandbox, api):
     assert invitation["exposureZones"] == [ids["WA"], ids["OR"]]
     assert invitation["exemptReasons"] == [reasons["RESALE"]]
     assert invitation["customerCode"] == "ACME-1" and invitation["emailStatus"] == "Sent"
-    assert re.fullmatch(re.escape(sandbox.url) + r"/certexpress/[\w-]{20,}",
-                        invitation["requestLink"])
+    assert re.fullmatch(
+        re.escape(sandbox.url) + r"/certexpress/[\w-]{20,}", invitation["requestLink"]
+    )
     followed = api("GET", f"/customers/ACME-1/certexpressinvites/{invitation['id']}").json()
     assert followed == invitation
-    assert_error(api("GET", "/customers/ACME-1/certexpressinvites/999999"), 404,
-                 "EntityNotFoundError")
+    assert_error(
+        api("GET", "/customers/ACME-1/certexpressinvites/999999"), 404, "EntityNotFoundError"
+    )
     create_customer(api, "ACME-2")
-    assert_error(api("GET", f"/customers/ACME-2/certexpressinvites/{invitation['id']}"), 404,
-                 "EntityNotFoundError")
+    assert_error(
+        api("GET", f"/customers/ACME-2/certexpressinvites/{invitation['id']}"),
+        404,
+        "EntityNotFoundError",
+    )
 
 
 def test_download_invitation_needs_no_recipient(api):
@@ -611,15 +738,18 @@ def test_download_invitation_needs_no_recipient(api):
     assert result["invitation"]["emailStatus"] is None
 
 
-@pytest.mark.parametrize("changes, problem", [
-    ({"exposureZones": [99999]}, "unknown ids [99999]"),
-    ({"exposureZones": []}, "at least one"),
-    ({"exposureZones": ["WA"]}, "list of integer ids"),
-    ({"exemptReasons": [424242]}, "exemptReasons contains unknown ids"),
-    ({"deliveryMethod": "Pigeon"}, "deliveryMethod must be one of"),
-    ({"recipient": None}, "recipient is required"),
-    ({"recipient": "not-an-address"}, "not an email address"),
-])
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"exposureZones": [99999]}, "unknown ids [99999]"),
+        ({"exposureZones": []}, "at least one"),
+        ({"exposureZones": ["WA"]}, "list of integer ids"),
+        ({"exemptReasons": [424242]}, "exemptReasons contains unknown ids"),
+        ({"deliveryMethod": "Pigeon"}, "deliveryMethod must be one of"),
+        ({"recipient": None}, "recipient is required"),
+        ({"recipient": "not-an-address"}, "not an email address"),
+    ],
+)
 def test_invitation_bodies_are_validated(api, changes, problem):
     create_customer(api)
     error = assert_error(invite(api, **changes), 400, "ValidationException")
@@ -635,8 +765,9 @@ def test_invitation_becomes_ready_after_the_delay():
         base = f"{slow.url}/api/v2/companies/1001/customers"
         http.post(base, json=[customer_body()], timeout=TIMEOUT).raise_for_status()
         body = {"recipient": "ap@acme.test", "exposureZones": [1], "deliveryMethod": "Email"}
-        [result] = http.post(f"{base}/ACME-1/certexpressinvites", json=[body],
-                             timeout=TIMEOUT).json()
+        [result] = http.post(
+            f"{base}/ACME-1/certexpressinvites", json=[body], timeout=TIMEOUT
+        ).json()
         assert result["status"] == "InProgress"
         pending = result["invitation"]
         assert pending["requestLink"] is None and pending["emailStatus"] == "Pending"
@@ -646,12 +777,14 @@ def test_invitation_becomes_ready_after_the_delay():
         ready = http.get(url, timeout=TIMEOUT).json()
         assert ready["requestLink"].startswith(slow.url + "/certexpress/")
         assert ready["emailStatus"] == "Sent"
-        [second] = http.post(f"{base}/ACME-1/certexpressinvites", json=[body],
-                             timeout=TIMEOUT).json()
+        [second] = http.post(
+            f"{base}/ACME-1/certexpressinvites", json=[body], timeout=TIMEOUT
+        ).json()
         assert second["status"] == "InProgress"
         assert slow.make_invitations_ready() == 1
-        flipped = http.get(f"{base}/ACME-1/certexpressinvites/{second['invitation']['id']}",
-                           timeout=TIMEOUT).json()
+        flipped = http.get(
+            f"{base}/ACME-1/certexpressinvites/{second['invitation']['id']}", timeout=TIMEOUT
+        ).json()
         assert flipped["requestLink"]
 
 
@@ -673,18 +806,30 @@ def test_upload_page_creates_certificates_visible_to_the_api(sandbox, api):
     assert f'value="{ids["WA"]}" checked' in form.text
     assert f'value="{ids["OR"]}">' in form.text  # offered, not pre-selected
     assert 'type="file"' in form.text and 'enctype="multipart/form-data"' in form.text
-    data = {"zones": [ids["WA"], ids["OR"]], "exemption_number": "TX-ID-9",
-            "reason": reason_ids(api)["RESALE"], "signed_date": "2024-03-01",
-            "expiration_date": "2099-03-01", "single_use": "1"}
-    done = requests.post(link, data=data, timeout=TIMEOUT,
-                         files={"document": ("signed cert.pdf", SMALL_PDF, "application/pdf")})
+    data = {
+        "zones": [ids["WA"], ids["OR"]],
+        "exemption_number": "TX-ID-9",
+        "reason": reason_ids(api)["RESALE"],
+        "signed_date": "2024-03-01",
+        "expiration_date": "2099-03-01",
+        "single_use": "1",
+    }
+    done = requests.post(
+        link,
+        data=data,
+        timeout=TIMEOUT,
+        files={"document": ("signed cert.pdf", SMALL_PDF, "application/pdf")},
+    )
     assert done.status_code == 200 and "Thank you" in done.text
     listed = api("GET", "/customers/ACME-1/certificates").json()["value"]
     assert sorted(c["exposureZone"]["region"] for c in listed) == ["OR", "WA"]
     for certificate in listed:
         assert_certificate(certificate)
-        assert (certificate["exemptionNumber"], certificate["signedDate"],
-                certificate["expirationDate"]) == ("TX-ID-9", "2024-03-01", "2099-03-01")
+        assert (
+            certificate["exemptionNumber"],
+            certificate["signedDate"],
+            certificate["expirationDate"],
+        ) == ("TX-ID-9", "2024-03-01", "2099-03-01")
         assert certificate["isSingleCertificate"] is True and certificate["valid"] is True
         assert certificate["filename"] == "signed_cert.pdf"
         pdf = api("GET", f"/certificates/{certificate['id']}/attachment").content
@@ -695,10 +840,18 @@ def test_upload_page_creates_certificates_visible_to_the_api(sandbox, api):
 
 def test_upload_page_refuses_a_file_that_is_not_a_pdf(api):
     link = _upload_link(api)
-    data = {"zones": [zone_ids(api)["WA"]], "exemption_number": "<script>x</script>",
-            "reason": reason_ids(api)["RESALE"], "signed_date": "2024-03-01"}
-    refused = requests.post(link, data=data, timeout=TIMEOUT,
-                            files={"document": ("cert.pdf", b"GIF89a not a pdf", "image/gif")})
+    data = {
+        "zones": [zone_ids(api)["WA"]],
+        "exemption_number": "<script>x</script>",
+        "reason": reason_ids(api)["RESALE"],
+        "signed_date": "2024-03-01",
+    }
+    refused = requests.post(
+        link,
+        data=data,
+        timeout=TIMEOUT,
+        files={"document": ("cert.pdf", b"GIF89a not a pdf", "image/gif")},
+    )
     assert refused.status_code == 400 and "not a PDF" in refused.text
     assert "&lt;script&gt;x&lt;/script&gt;" in refused.text  # the entry is kept, escaped
     assert "<script>" not in refused.text
@@ -707,11 +860,18 @@ def test_upload_page_refuses_a_file_that_is_not_a_pdf(api):
 
 def test_upload_page_lists_every_missing_entry(api):
     link = _upload_link(api)
-    refused = requests.post(link, data={"signed_date": "soon", "expiration_date": "later"},
-                            timeout=TIMEOUT)
+    refused = requests.post(
+        link, data={"signed_date": "soon", "expiration_date": "later"}, timeout=TIMEOUT
+    )
     assert refused.status_code == 400
-    for message in ("Choose at least one state", "tax ID", "exemption reason",
-                    "effective date", "expiration date", "Attach the signed certificate"):
+    for message in (
+        "Choose at least one state",
+        "tax ID",
+        "exemption reason",
+        "effective date",
+        "expiration date",
+        "Attach the signed certificate",
+    ):
         assert message in refused.text
     assert api("GET", "/customers/ACME-1/certificates").json()["@recordsetCount"] == 0
 
@@ -742,14 +902,23 @@ def test_fail_rate_answers_500_internal_server_error(sandbox, api):
     assert api("GET", "/api/v2/utilities/ping").status_code == 200
 
 
-@pytest.mark.parametrize("status, code", [
-    (400, "CertificatesError"), (401, "AuthenticationException"), (404, "EntityNotFoundError"),
-    (429, "RateLimitExceeded"), (500, "InternalServerError"), (502, "BadGateway"),
-    (503, "ServiceUnavailable"), (504, "GatewayTimeout"),
-])
+@pytest.mark.parametrize(
+    "status, code",
+    [
+        (400, "CertificatesError"),
+        (401, "AuthenticationException"),
+        (404, "EntityNotFoundError"),
+        (429, "RateLimitExceeded"),
+        (500, "InternalServerError"),
+        (502, "BadGateway"),
+        (503, "ServiceUnavailable"),
+        (504, "GatewayTimeout"),
+    ],
+)
 def test_forced_status_rules_count_down(sandbox, api, status, code):
-    sandbox.set_faults(rules=[{"method": "GET", "path": r"/ping$", "status": status,
-                               "retry_after": 3, "times": 2}])
+    sandbox.set_faults(
+        rules=[{"method": "GET", "path": r"/ping$", "status": status, "retry_after": 3, "times": 2}]
+    )
     for _ in range(2):
         response = api("GET", "/api/v2/utilities/ping")
         error = assert_error(response, status, code)
@@ -760,10 +929,12 @@ def test_forced_status_rules_count_down(sandbox, api, status, code):
 
 
 def test_rules_match_method_and_path(sandbox, api):
-    sandbox.set_faults(rules=[
-        {"method": "POST", "path": r"/customers$", "status": 503},
-        {"method": "*", "path": r"/definitions/", "status": 429},
-    ])
+    sandbox.set_faults(
+        rules=[
+            {"method": "POST", "path": r"/customers$", "status": 503},
+            {"method": "*", "path": r"/definitions/", "status": 429},
+        ]
+    )
     assert_error(api("POST", "/customers", json=[customer_body()]), 503, "ServiceUnavailable")
     assert api("GET", "/customers/ACME-1").status_code == 404  # GET untouched, nothing created
     response = api("GET", "/api/v2/definitions/certificateexemptreasons")
@@ -820,8 +991,12 @@ def test_delayed_answer_still_takes_effect(sandbox, api):
 
 def test_faults_never_touch_admin_or_upload_paths(sandbox, api):
     link = _upload_link(api)
-    sandbox.set_faults(fail_rate=1.0, rules=[{"path": ".*", "status": 503}], malformed=".*",
-                       drop_connection="certexpress|_sandbox")
+    sandbox.set_faults(
+        fail_rate=1.0,
+        rules=[{"path": ".*", "status": 503}],
+        malformed=".*",
+        drop_connection="certexpress|_sandbox",
+    )
     assert requests.get(link, timeout=TIMEOUT).status_code == 200
     admin = requests.get(sandbox.url + "/_sandbox/faults", timeout=TIMEOUT)
     assert admin.status_code == 200 and admin.json()["fail_rate"] == 1.0
@@ -829,9 +1004,13 @@ def test_faults_never_touch_admin_or_upload_paths(sandbox, api):
 
 def test_faults_over_the_admin_path(sandbox, api):
     url = sandbox.url + "/_sandbox/faults"
-    settings = {"latency_ms": 0, "rules": [{"method": "GET", "path": r"/ping$", "status": 429,
-                                            "retry_after": 7, "times": 1}],
-                "non_pdf_attachment": False}
+    settings = {
+        "latency_ms": 0,
+        "rules": [
+            {"method": "GET", "path": r"/ping$", "status": 429, "retry_after": 7, "times": 1}
+        ],
+        "non_pdf_attachment": False,
+    }
     put = requests.put(url, json=settings, timeout=TIMEOUT)
     assert put.status_code == 200 and put.json()["rules"][0]["times"] == 1
     response = api("GET", "/api/v2/utilities/ping")
@@ -839,17 +1018,29 @@ def test_faults_over_the_admin_path(sandbox, api):
     assert response.headers["Retry-After"] == "7"
     current = requests.get(url, timeout=TIMEOUT).json()
     assert current["rules"][0]["times"] == 0  # used up
-    assert set(current) == {"latency_ms", "fail_rate", "rules", "malformed", "truncated",
-                            "non_pdf_attachment", "drop_connection", "delay_path",
-                            "delay_seconds"}
+    assert set(current) == {
+        "latency_ms",
+        "fail_rate",
+        "rules",
+        "malformed",
+        "truncated",
+        "non_pdf_attachment",
+        "drop_connection",
+        "delay_path",
+        "delay_seconds",
+    }
     assert api("GET", "/api/v2/utilities/ping").status_code == 200
     requests.put(url, json={"fail_rate": 1}, timeout=TIMEOUT).raise_for_status()
     assert api("GET", "/api/v2/utilities/ping").status_code == 500
     cleared = requests.delete(url, timeout=TIMEOUT).json()
     assert cleared["fail_rate"] == 0 and cleared["rules"] == []
     assert api("GET", "/api/v2/utilities/ping").status_code == 200
-    for bad in ({"fail_rate": 2}, {"rules": [{"path": "(", "status": 503}]},
-                {"rules": [{"path": "x", "status": 418}]}, {"surprise": 1}):
+    for bad in (
+        {"fail_rate": 2},
+        {"rules": [{"path": "(", "status": 503}]},
+        {"rules": [{"path": "x", "status": 418}]},
+        {"surprise": 1},
+    ):
         assert_error(requests.put(url, json=bad, timeout=TIMEOUT), 400, "ValidationException")
 
 
@@ -860,20 +1051,36 @@ def test_set_faults_refuses_invalid_settings(sandbox):
         sandbox.set_faults(malformed="[unclosed")
 
 
-@pytest.mark.parametrize("text, rule", [
-    ("POST /customers$ 503x2", {"method": "POST", "path": "/customers$", "status": 503,
-                                "times": 2}),
-    ("* /certificates 429:5", {"method": "*", "path": "/certificates", "status": 429,
-                               "retry_after": 5}),
-    ("GET /customers/A B$ 502:1x3", {"method": "GET", "path": "/customers/A B$", "status": 502,
-                                     "retry_after": 1, "times": 3}),
-])
+@pytest.mark.parametrize(
+    "text, rule",
+    [
+        (
+            "POST /customers$ 503x2",
+            {"method": "POST", "path": "/customers$", "status": 503, "times": 2},
+        ),
+        (
+            "* /certificates 429:5",
+            {"method": "*", "path": "/certificates", "status": 429, "retry_after": 5},
+        ),
+        (
+            "GET /customers/A B$ 502:1x3",
+            {
+                "method": "GET",
+                "path": "/customers/A B$",
+                "status": 502,
+                "retry_after": 1,
+                "times": 3,
+            },
+        ),
+    ],
+)
 def test_cli_fault_rule_syntax(text, rule):
     assert parse_rule(text) == rule
 
 
-@pytest.mark.parametrize("text", ["POST /customers", "503", "GET /x 200", "GET /x 503y2",
-                                  "GET ( 503"])
+@pytest.mark.parametrize(
+    "text", ["POST /customers", "503", "GET /x 200", "GET /x 503y2", "GET ( 503"]
+)
 def test_cli_fault_rule_syntax_errors(text):
     with pytest.raises(ValueError):
         parse_rule(text)
@@ -892,15 +1099,21 @@ def test_admin_reset_requests_certificates_and_ready(sandbox, api):
         {"method": "GET", "path": "/api/v2/utilities/ping", "status": 200},
     ]
     assert sandbox.requests == [(r["method"], r["path"], r["status"]) for r in logged]
-    body = {"customer_code": "ACME-1", "region": "OR", "exemption_number": "OR-1",
-            "signed_date": "2024-02-02", "pdf": base64.b64encode(SMALL_PDF).decode()}
+    body = {
+        "customer_code": "ACME-1",
+        "region": "OR",
+        "exemption_number": "OR-1",
+        "signed_date": "2024-02-02",
+        "pdf": base64.b64encode(SMALL_PDF).decode(),
+    }
     created = requests.post(sandbox.url + "/_sandbox/certificates", json=body, timeout=TIMEOUT)
     assert created.status_code == 201
     assert_certificate(created.json())
     assert created.json()["signedDate"] == "2024-02-02"
     assert api("GET", f"/certificates/{created.json()['id']}/attachment").content == SMALL_PDF
-    unknown = requests.post(sandbox.url + "/_sandbox/certificates",
-                            json={"customer_code": "NOBODY"}, timeout=TIMEOUT)
+    unknown = requests.post(
+        sandbox.url + "/_sandbox/certificates", json={"customer_code": "NOBODY"}, timeout=TIMEOUT
+    )
     assert_error(unknown, 404, "EntityNotFoundError")
     ready = requests.post(sandbox.url + "/_sandbox/invitations/ready", timeout=TIMEOUT)
     assert ready.json() == {"ready": 0}
@@ -910,7 +1123,8 @@ def test_admin_reset_requests_certificates_and_ready(sandbox, api):
     assert reset.status_code == 200
     assert api("GET", "/customers/ACME-1").status_code == 404
     assert requests.get(sandbox.url + "/_sandbox/requests", timeout=TIMEOUT).json() == [
-        {"method": "GET", "path": "/api/v2/companies/1001/customers/ACME-1", "status": 404}]
+        {"method": "GET", "path": "/api/v2/companies/1001/customers/ACME-1", "status": 404}
+    ]
 
 
 def test_upload_pages_are_not_in_the_request_log(sandbox, api):
@@ -929,12 +1143,14 @@ def test_state_file_survives_a_restart(tmp_path):
     with SandboxServer(config) as first, requests.Session() as http:
         http.auth = AUTH
         base = f"{first.url}/api/v2/companies/1001"
-        http.post(f"{base}/customers", json=[customer_body("KEEP Ü")],
-                  timeout=TIMEOUT).raise_for_status()
+        http.post(
+            f"{base}/customers", json=[customer_body("KEEP Ü")], timeout=TIMEOUT
+        ).raise_for_status()
         certificate = first.add_certificate("KEEP Ü", pdf=SMALL_PDF)
         body = {"recipient": "a@b.test", "exposureZones": [1], "deliveryMethod": "Email"}
-        [invited] = http.post(f"{base}/customers/{segment('KEEP Ü')}/certexpressinvites",
-                              json=[body], timeout=TIMEOUT).json()
+        [invited] = http.post(
+            f"{base}/customers/{segment('KEEP Ü')}/certexpressinvites", json=[body], timeout=TIMEOUT
+        ).json()
     saved = json.loads(state.read_text(encoding="utf-8"))
     assert saved["format"] == "certcapture-sandbox-state"
     assert [p.name for p in state.parent.iterdir()] == ["state.json"]  # no temporary left
@@ -943,12 +1159,17 @@ def test_state_file_survives_a_restart(tmp_path):
         base = f"{second.url}/api/v2/companies/1001"
         kept = http.get(f"{base}/customers/{segment('KEEP Ü')}", timeout=TIMEOUT).json()
         assert kept["customerCode"] == "KEEP Ü"
-        assert http.get(f"{base}/certificates/{certificate['id']}",
-                        timeout=TIMEOUT).json() == certificate
+        assert (
+            http.get(f"{base}/certificates/{certificate['id']}", timeout=TIMEOUT).json()
+            == certificate
+        )
         pdf = http.get(f"{base}/certificates/{certificate['id']}/attachment", timeout=TIMEOUT)
         assert pdf.content == SMALL_PDF
-        followed = http.get(f"{base}/customers/{segment('KEEP Ü')}/certexpressinvites/"
-                            f"{invited['invitation']['id']}", timeout=TIMEOUT).json()
+        followed = http.get(
+            f"{base}/customers/{segment('KEEP Ü')}/certexpressinvites/"
+            f"{invited['invitation']['id']}",
+            timeout=TIMEOUT,
+        ).json()
         token = invited["invitation"]["requestLink"].rsplit("/", 1)[1]
         assert followed["requestLink"] == f"{second.url}/certexpress/{token}"
         assert requests.get(followed["requestLink"], timeout=TIMEOUT).status_code == 200
@@ -960,11 +1181,26 @@ def test_state_file_survives_a_restart(tmp_path):
 
 
 def test_cli_starts_answers_and_stops_on_sigterm():
-    command = [sys.executable, "-m", "certcapture_sandbox", "--port", "0",
-               "--company-code", "A", "--company-code", "B", "--not-provisioned", "C",
-               "--license-key", "cli-key", "--fault", "GET /definitions/ 503x1"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "certcapture_sandbox",
+        "--port",
+        "0",
+        "--company-code",
+        "A",
+        "--company-code",
+        "B",
+        "--not-provisioned",
+        "C",
+        "--license-key",
+        "cli-key",
+        "--fault",
+        "GET /definitions/ 503x1",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         line = process.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
@@ -973,9 +1209,13 @@ def test_cli_starts_answers_and_stops_on_sigterm():
         assert ping.status_code == 200 and ping.json()["authenticated"] is True
         companies = requests.get(url + "/api/v2/companies", auth=auth, timeout=TIMEOUT).json()
         assert [(c["id"], c["companyCode"]) for c in companies["value"]] == [
-            (1001, "A"), (1002, "B"), (1003, "C")]
-        setup = requests.get(url + "/api/v2/companies/1003/certificates/setup", auth=auth,
-                             timeout=TIMEOUT).json()
+            (1001, "A"),
+            (1002, "B"),
+            (1003, "C"),
+        ]
+        setup = requests.get(
+            url + "/api/v2/companies/1003/certificates/setup", auth=auth, timeout=TIMEOUT
+        ).json()
         assert setup["status"] == "NotProvisioned"
         zones = url + "/api/v2/definitions/certificateexposurezones"
         assert requests.get(zones, auth=auth, timeout=TIMEOUT).status_code == 503
@@ -990,7 +1230,10 @@ def test_cli_starts_answers_and_stops_on_sigterm():
 def test_cli_refuses_a_bad_fault_rule():
     result = subprocess.run(
         [sys.executable, "-m", "certcapture_sandbox", "--port", "0", "--fault", "GET /x 200"],
-        cwd=ROOT, capture_output=True, text=True, timeout=20,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
     assert result.returncode == 2 and "fault rule" in result.stderr
 
@@ -1007,7 +1250,13 @@ def test_sandbox_imports_neither_odoo_nor_the_addon():
         "sys.exit(1 if bad else 0)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=20)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "[]"

@@ -49,18 +49,23 @@ def _odata_string(value):
 def _fetch_result(data, method, path):
     """The records and ``@recordsetCount`` (or None) of a FetchResult."""
     if not isinstance(data, dict) or not isinstance(data.get("value"), list):
-        raise ProtocolError("Avalara's answer has no list of records ('value').",
-                            method=method, path=path)
+        raise ProtocolError(
+            "Avalara's answer has no list of records ('value').", method=method, path=path
+        )
     total = data.get("@recordsetCount")
     if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
-        raise ProtocolError("Avalara's answer has a non-numeric @recordsetCount.",
-                            method=method, path=path)
+        raise ProtocolError(
+            "Avalara's answer has a non-numeric @recordsetCount.", method=method, path=path
+        )
     return data["value"], total
 
 
 def _check_page_size(page_size):
-    if isinstance(page_size, bool) or not isinstance(page_size, int) \
-            or not 1 <= page_size <= const.MAX_PAGE_SIZE:
+    if (
+        isinstance(page_size, bool)
+        or not isinstance(page_size, int)
+        or not 1 <= page_size <= const.MAX_PAGE_SIZE
+    ):
         raise ValueError(f"page_size must be between 1 and {const.MAX_PAGE_SIZE}")
 
 
@@ -73,29 +78,52 @@ class EcmClient:
     requests actually sent, retries included.
     """
 
-    def __init__(self, base_url, account_id, license_key, *, company_id=None,
-                 connect_timeout=const.DEFAULT_CONNECT_TIMEOUT,
-                 read_timeout=const.DEFAULT_READ_TIMEOUT,
-                 max_retries=const.DEFAULT_MAX_RETRIES,
-                 backoff_base=const.DEFAULT_BACKOFF_BASE,
-                 backoff_cap=const.DEFAULT_BACKOFF_CAP,
-                 max_pdf_bytes=const.DEFAULT_MAX_PDF_BYTES,
-                 app_name=const.DEFAULT_APP_NAME, app_version=const.DEFAULT_APP_VERSION,
-                 session=None, sleep=time.sleep):
-        if isinstance(max_pdf_bytes, bool) or not isinstance(max_pdf_bytes, int) \
-                or max_pdf_bytes < 1:
+    def __init__(
+        self,
+        base_url,
+        account_id,
+        license_key,
+        *,
+        company_id=None,
+        connect_timeout=const.DEFAULT_CONNECT_TIMEOUT,
+        read_timeout=const.DEFAULT_READ_TIMEOUT,
+        max_retries=const.DEFAULT_MAX_RETRIES,
+        backoff_base=const.DEFAULT_BACKOFF_BASE,
+        backoff_cap=const.DEFAULT_BACKOFF_CAP,
+        max_pdf_bytes=const.DEFAULT_MAX_PDF_BYTES,
+        app_name=const.DEFAULT_APP_NAME,
+        app_version=const.DEFAULT_APP_VERSION,
+        session=None,
+        sleep=time.sleep,
+    ):
+        if (
+            isinstance(max_pdf_bytes, bool)
+            or not isinstance(max_pdf_bytes, int)
+            or max_pdf_bytes < 1
+        ):
             raise ConfigurationError("max_pdf_bytes must be a positive number of bytes.")
         self._transport = Transport(
-            base_url, account_id, license_key, connect_timeout=connect_timeout,
-            read_timeout=read_timeout, max_retries=max_retries, backoff_base=backoff_base,
-            backoff_cap=backoff_cap, app_name=app_name, app_version=app_version,
-            session=session, sleep=sleep)
+            base_url,
+            account_id,
+            license_key,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            app_name=app_name,
+            app_version=app_version,
+            session=session,
+            sleep=sleep,
+        )
         self.company_id = company_id
         self.max_pdf_bytes = max_pdf_bytes
 
     def __repr__(self):
-        return (f"EcmClient(base_url={self._transport.base_url!r}, "
-                f"account_id={self._transport.account_id!r}, company_id={self.company_id!r})")
+        return (
+            f"EcmClient(base_url={self._transport.base_url!r}, "
+            f"account_id={self._transport.account_id!r}, company_id={self.company_id!r})"
+        )
 
     @property
     def request_count(self):
@@ -117,9 +145,15 @@ class EcmClient:
     def _company_path(self, *segments):
         if self.company_id is None:
             raise ConfigurationError(
-                "The Avalara company is not set: resolve its id from the company code first.")
-        return "/".join((const.COMPANIES_PATH, _segment(self.company_id),
-                         *(_segment(segment) for segment in segments)))
+                "The Avalara company is not set: resolve its id from the company code first."
+            )
+        return "/".join(
+            (
+                const.COMPANIES_PATH,
+                _segment(self.company_id),
+                *(_segment(segment) for segment in segments),
+            )
+        )
 
     def _get(self, model, path, params=None):
         return model.from_api(self._transport.request_json("GET", path, params=params))
@@ -128,8 +162,12 @@ class EcmClient:
         """POST a one-element array (the API creates in bulk) and read the one answer."""
         answer = self._transport.request_json("POST", path, body=[body.to_api()])
         if not isinstance(answer, list) or len(answer) != 1:
-            raise ProtocolError("Avalara's answer to a create is not a one-element list.",
-                                method="POST", path=path, may_have_taken_effect=True)
+            raise ProtocolError(
+                "Avalara's answer to a create is not a one-element list.",
+                method="POST",
+                path=path,
+                may_have_taken_effect=True,
+            )
         return model.from_api(answer[0])
 
     def _iter_pages(self, model, path, params, page_size):
@@ -145,7 +183,8 @@ class EcmClient:
         skip = 0
         while True:
             data = self._transport.request_json(
-                "GET", path, params={**params, "$top": page_size, "$skip": skip})
+                "GET", path, params={**params, "$top": page_size, "$skip": skip}
+            )
             records, total = _fetch_result(data, "GET", path)
             for record in records:
                 yield model.from_api(record)
@@ -174,8 +213,9 @@ class EcmClient:
 
     def get_customer(self, customer_code, *, include_active_certificates=False):
         """The customer with this code; NotFoundError if there is none."""
-        params = ({"$include": const.INCLUDE_ACTIVE_CERTIFICATES}
-                  if include_active_certificates else None)
+        params = (
+            {"$include": const.INCLUDE_ACTIVE_CERTIFICATES} if include_active_certificates else None
+        )
         return self._get(Customer, self._company_path("customers", customer_code), params)
 
     def create_customer(self, customer):
@@ -194,12 +234,16 @@ class EcmClient:
         except EcmError as err:
             if not err.may_have_taken_effect:
                 raise
-            _logger.warning("Creating customer %r may have succeeded (%s); looking it up "
-                            "before sending it again", customer.customer_code, err.code)
+            _logger.warning(
+                "Creating customer %r may have succeeded (%s); looking it up "
+                "before sending it again",
+                customer.customer_code,
+                err.code,
+            )
         try:
             return self.get_customer(customer.customer_code)
         except NotFoundError:
-            pass
+            _logger.info("Customer %r is not there: sending it again", customer.customer_code)
         try:
             return self._post_one(Customer, path, customer)
         except ValidationError as err:
@@ -210,8 +254,7 @@ class EcmClient:
     def update_customer(self, customer):
         """Replace the customer's record with ``customer`` (every field, None clears)."""
         path = self._company_path("customers", customer.customer_code)
-        return Customer.from_api(
-            self._transport.request_json("PUT", path, body=customer.to_api()))
+        return Customer.from_api(self._transport.request_json("PUT", path, body=customer.to_api()))
 
     def upsert_customer(self, customer):
         """Update the customer if it exists, else create it."""
@@ -226,16 +269,20 @@ class EcmClient:
     def get_exemption_status(self, customer_code, region, country="US"):
         """Whether the customer is exempt in ``country``/``region`` (a state code), and by
         which certificate."""
-        return self._get(ExemptionStatus, self._company_path(
-            "customers", customer_code, "certificates", country, region))
+        return self._get(
+            ExemptionStatus,
+            self._company_path("customers", customer_code, "certificates", country, region),
+        )
 
-    def iter_customer_certificates(self, customer_code, *, include_customers=False,
-                                   page_size=100):
+    def iter_customer_certificates(self, customer_code, *, include_customers=False, page_size=100):
         """Every certificate of the customer, one page of ``page_size`` fetched at a time."""
         params = {"$include": const.INCLUDE_CUSTOMERS} if include_customers else {}
         return self._iter_pages(
-            Certificate, self._company_path("customers", customer_code, "certificates"),
-            params, page_size)
+            Certificate,
+            self._company_path("customers", customer_code, "certificates"),
+            params,
+            page_size,
+        )
 
     def iter_certificates_changed_since(self, since, *, page_size=100):
         """Certificates modified after ``since`` (all if None), oldest change first, with
@@ -243,25 +290,24 @@ class EcmClient:
         params = {"$include": const.INCLUDE_CUSTOMERS, "$orderBy": "modifiedDate"}
         if since is not None:
             params["$filter"] = f"modifiedDate gt {_odata_string(format_datetime(since))}"
-        return self._iter_pages(Certificate, self._company_path("certificates"), params,
-                                page_size)
+        return self._iter_pages(Certificate, self._company_path("certificates"), params, page_size)
 
     def get_certificate(self, certificate_id, *, include_customers=True):
         """One certificate; NotFoundError if there is none."""
         params = {"$include": const.INCLUDE_CUSTOMERS} if include_customers else None
-        return self._get(Certificate, self._company_path("certificates", certificate_id),
-                         params)
+        return self._get(Certificate, self._company_path("certificates", certificate_id), params)
 
     def download_certificate_pdf(self, certificate_id):
         """The certificate's PDF. ProtocolError if the file is not a PDF or is larger than
         ``max_pdf_bytes`` (reading stops there)."""
         path = self._company_path("certificates", certificate_id, "attachment")
         content = self._transport.request_bytes(
-            "GET", path, params={"$type": const.ATTACHMENT_TYPE_PDF},
-            max_bytes=self.max_pdf_bytes)
+            "GET", path, params={"$type": const.ATTACHMENT_TYPE_PDF}, max_bytes=self.max_pdf_bytes
+        )
         if not content.startswith(_PDF_MAGIC):
-            raise ProtocolError("The certificate file sent by Avalara is not a PDF.",
-                                method="GET", path=path)
+            raise ProtocolError(
+                "The certificate file sent by Avalara is not a PDF.", method="GET", path=path
+            )
         return content
 
     # --- definitions ---------------------------------------------------------------------
@@ -276,23 +322,38 @@ class EcmClient:
 
     # --- certificate requests (CertExpress invitations) ---------------------------------------
 
-    def create_invitation(self, customer_code, recipient, exposure_zone_ids,
-                          exempt_reason_ids=(), *, delivery_method=const.DELIVERY_EMAIL,
-                          cover_letter_title=const.COVER_LETTER_STANDARD):
+    def create_invitation(
+        self,
+        customer_code,
+        recipient,
+        exposure_zone_ids,
+        exempt_reason_ids=(),
+        *,
+        delivery_method=const.DELIVERY_EMAIL,
+        cover_letter_title=const.COVER_LETTER_STANDARD,
+    ):
         """Ask the customer for a certificate (an email with an upload link, by default).
 
         The API has no way to list a customer's invitations, so after a failure
         that may have taken effect (``may_have_taken_effect``) the request is
         not sent again: the error is raised and the caller decides.
         """
-        request = InvitationRequest(recipient, tuple(exposure_zone_ids),
-                                    tuple(exempt_reason_ids), delivery_method,
-                                    cover_letter_title)
+        request = InvitationRequest(
+            recipient,
+            tuple(exposure_zone_ids),
+            tuple(exempt_reason_ids),
+            delivery_method,
+            cover_letter_title,
+        )
         return self._post_one(
-            InvitationResult, self._company_path("customers", customer_code, "certexpressinvites"),
-            request)
+            InvitationResult,
+            self._company_path("customers", customer_code, "certexpressinvites"),
+            request,
+        )
 
     def get_invitation(self, customer_code, invitation_id):
         """A certificate request; its ``request_link`` is set once Avalara made it Ready."""
-        return self._get(Invitation, self._company_path(
-            "customers", customer_code, "certexpressinvites", invitation_id))
+        return self._get(
+            Invitation,
+            self._company_path("customers", customer_code, "certexpressinvites", invitation_id),
+        )

@@ -30,8 +30,19 @@ class EcmError(Exception):
     default_code = "EcmError"
     default_message = "The Avalara exemption certificate service failed."
 
-    def __init__(self, message=None, *, code=None, status=None, details=(), method=None,
-                 path=None, retry_after=None, transient=False, may_have_taken_effect=False):
+    def __init__(
+        self,
+        message=None,
+        *,
+        code=None,
+        status=None,
+        details=(),
+        method=None,
+        path=None,
+        retry_after=None,
+        transient=False,
+        may_have_taken_effect=False,
+    ):
         self.message = message or self.default_message
         self.code = code or self.default_code
         self.status = status
@@ -47,8 +58,10 @@ class EcmError(Exception):
         return self.message
 
     def __repr__(self):
-        return (f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, "
-                f"method={self.method!r}, path={self.path!r}, message={self.message!r})")
+        return (
+            f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, "
+            f"method={self.method!r}, path={self.path!r}, message={self.message!r})"
+        )
 
 
 class ConfigurationError(EcmError):
@@ -62,8 +75,10 @@ class AuthenticationError(EcmError):
     """HTTP 401/403: the account ID / license key pair was refused."""
 
     default_code = "AuthenticationException"
-    default_message = ("Avalara refused the credentials: check the account ID and license key, "
-                       "and that they belong to this environment (production or sandbox).")
+    default_message = (
+        "Avalara refused the credentials: check the account ID and license key, "
+        "and that they belong to this environment (production or sandbox)."
+    )
 
 
 class NotFoundError(EcmError):
@@ -77,8 +92,9 @@ class NotProvisionedError(EcmError):
     """Exemption certificate management is not set up for the Avalara company."""
 
     default_code = "CertCaptureNotConfiguredError"
-    default_message = ("Exemption certificate management (CertCapture) is not set up for this "
-                       "Avalara company.")
+    default_message = (
+        "Exemption certificate management (CertCapture) is not set up for this " "Avalara company."
+    )
 
 
 class CertCaptureError(EcmError):

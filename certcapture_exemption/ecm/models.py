@@ -29,7 +29,8 @@ from .errors import ProtocolError
 def _type_error(where, value, expected):
     return ProtocolError(
         f"Avalara sent an unexpected answer: {where} is {type(value).__name__}, "
-        f"expected {expected}.")
+        f"expected {expected}."
+    )
 
 
 def _read_str(value, where):
@@ -98,6 +99,7 @@ def _read_list(read_item):
         if not isinstance(value, list):
             raise _type_error(where, value, "a list")
         return tuple(read_item(item, f"{where}[{index}]") for index, item in enumerate(value))
+
     return read
 
 
@@ -110,6 +112,7 @@ def _read_object(value, where):
 def _read_model(model):
     def read(value, where):
         return model.from_api(value, where=where)
+
     return read
 
 
@@ -146,7 +149,8 @@ class _ApiModel:
                 if meta["required"]:
                     raise ProtocolError(
                         f"Avalara sent an unexpected answer: {where}.{meta['api_name']} "
-                        "is missing.")
+                        "is missing."
+                    )
                 continue
             values[model_field.name] = meta["read"](value, f"{where}.{meta['api_name']}")
         return cls(**values)
@@ -162,7 +166,8 @@ class _WritableModel(_ApiModel):
             if model_field.metadata["writable"]:
                 value = getattr(self, model_field.name)
                 body[model_field.metadata["api_name"]] = (
-                    list(value) if isinstance(value, tuple) else value)
+                    list(value) if isinstance(value, tuple) else value
+                )
         return body
 
 
@@ -234,7 +239,8 @@ class Customer(_WritableModel):
     created_date: datetime | None = _api_field("createdDate", parse_datetime)
     modified_date: datetime | None = _api_field("modifiedDate", parse_datetime)
     active_certificates: tuple[dict, ...] | None = _api_field(
-        "activeCertificates", _read_list(_read_object))
+        "activeCertificates", _read_list(_read_object)
+    )
 
     @property
     def active_certificate_count(self):
@@ -280,7 +286,8 @@ class Certificate(_ApiModel):
     is_single_certificate: bool | None = _api_field("isSingleCertificate", _read_bool)
     exemption_number: str | None = _api_field("exemptionNumber", _read_str)
     exemption_reason: ExemptionReason | None = _api_field(
-        "exemptionReason", _read_model(ExemptionReason))
+        "exemptionReason", _read_model(ExemptionReason)
+    )
     status: str | None = _api_field("status", _read_str)
     ecm_status: str | None = _api_field("ecmStatus", _read_str)
     exposure_zone: ExposureZone | None = _api_field("exposureZone", _read_model(ExposureZone))
@@ -288,7 +295,8 @@ class Certificate(_ApiModel):
     modified_date: datetime | None = _api_field("modifiedDate", parse_datetime)
     page_count: int | None = _api_field("pageCount", _read_int)
     customers: tuple[Customer, ...] = _api_field(
-        "customers", _read_list(_read_model(Customer)), default=())
+        "customers", _read_list(_read_model(Customer)), default=()
+    )
 
 
 @dataclass(frozen=True)
@@ -309,13 +317,17 @@ class InvitationRequest(_WritableModel):
 
     recipient: str = _api_field("recipient", _read_str, required=True, writable=True)
     exposure_zone_ids: tuple[int, ...] = _api_field(
-        "exposureZones", _read_list(_read_int), writable=True, default=())
+        "exposureZones", _read_list(_read_int), writable=True, default=()
+    )
     exempt_reason_ids: tuple[int, ...] = _api_field(
-        "exemptReasons", _read_list(_read_int), writable=True, default=())
+        "exemptReasons", _read_list(_read_int), writable=True, default=()
+    )
     delivery_method: str = _api_field(
-        "deliveryMethod", _read_str, writable=True, default=const.DELIVERY_EMAIL)
+        "deliveryMethod", _read_str, writable=True, default=const.DELIVERY_EMAIL
+    )
     cover_letter_title: str = _api_field(
-        "coverLetterTitle", _read_str, writable=True, default=const.COVER_LETTER_STANDARD)
+        "coverLetterTitle", _read_str, writable=True, default=const.COVER_LETTER_STANDARD
+    )
 
 
 @dataclass(frozen=True)
@@ -327,10 +339,8 @@ class Invitation(_ApiModel):
     recipient: str | None = _api_field("recipient", _read_str)
     customer_code: str | None = _api_field("customerCode", _read_str)
     email_status: str | None = _api_field("emailStatus", _read_str)
-    exposure_zones: tuple[int, ...] = _api_field(
-        "exposureZones", _read_list(_read_int), default=())
-    exempt_reasons: tuple[int, ...] = _api_field(
-        "exemptReasons", _read_list(_read_int), default=())
+    exposure_zones: tuple[int, ...] = _api_field("exposureZones", _read_list(_read_int), default=())
+    exempt_reasons: tuple[int, ...] = _api_field("exemptReasons", _read_list(_read_int), default=())
     delivery_method: str | None = _api_field("deliveryMethod", _read_str)
     message: str | None = _api_field("message", _read_str)
     date: datetime | None = _api_field("date", parse_datetime)

@@ -95,23 +95,27 @@ def validate_base_url(base_url):
         raise ConfigurationError("The Avalara base URL is missing.")
     try:
         parts = urlsplit(base_url.strip())
-        parts.port  # noqa: B018 -- raises ValueError on a malformed port
+        _port = parts.port  # reading it raises ValueError on a malformed port
     except ValueError:
         raise ConfigurationError(f"The Avalara base URL {base_url!r} is not a valid URL.") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigurationError(
-            f"The Avalara base URL {base_url!r} must look like https://rest.avatax.com.")
+            f"The Avalara base URL {base_url!r} must look like https://rest.avatax.com."
+        )
     if parts.username is not None or parts.password is not None:
         raise ConfigurationError(
             "The Avalara base URL must not contain credentials; set the account ID and "
-            "license key instead.")
+            "license key instead."
+        )
     if parts.query or parts.fragment:
         raise ConfigurationError(
-            f"The Avalara base URL {base_url!r} must not have a query or fragment.")
+            f"The Avalara base URL {base_url!r} must not have a query or fragment."
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigurationError(
             "The Avalara base URL must use https: the license key would travel in clear text. "
-            "Plain http is only allowed for a local sandbox (localhost, 127.0.0.1, ::1).")
+            "Plain http is only allowed for a local sandbox (localhost, 127.0.0.1, ::1)."
+        )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
@@ -132,8 +136,12 @@ def parse_retry_after(value, now=None):
 
 def _seconds(name, value, *, allow_zero=False):
     """A duration setting as float seconds, or ConfigurationError."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (
-            value == 0 and not allow_zero):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value < 0
+        or (value == 0 and not allow_zero)
+    ):
         raise ConfigurationError(f"{name} must be a positive number of seconds.")
     return float(value)
 
@@ -157,14 +165,23 @@ class Transport:
     ``may_have_taken_effect=True`` for the caller to decide.
     """
 
-    def __init__(self, base_url, account_id, license_key, *,
-                 connect_timeout=const.DEFAULT_CONNECT_TIMEOUT,
-                 read_timeout=const.DEFAULT_READ_TIMEOUT,
-                 max_retries=const.DEFAULT_MAX_RETRIES,
-                 backoff_base=const.DEFAULT_BACKOFF_BASE,
-                 backoff_cap=const.DEFAULT_BACKOFF_CAP,
-                 app_name=const.DEFAULT_APP_NAME, app_version=const.DEFAULT_APP_VERSION,
-                 session=None, sleep=time.sleep, jitter=random.random):
+    def __init__(
+        self,
+        base_url,
+        account_id,
+        license_key,
+        *,
+        connect_timeout=const.DEFAULT_CONNECT_TIMEOUT,
+        read_timeout=const.DEFAULT_READ_TIMEOUT,
+        max_retries=const.DEFAULT_MAX_RETRIES,
+        backoff_base=const.DEFAULT_BACKOFF_BASE,
+        backoff_cap=const.DEFAULT_BACKOFF_CAP,
+        app_name=const.DEFAULT_APP_NAME,
+        app_version=const.DEFAULT_APP_VERSION,
+        session=None,
+        sleep=time.sleep,
+        jitter=random.random,
+    ):
         self.base_url = validate_base_url(base_url)
         account_id = "" if account_id is None else str(account_id).strip()
         if not account_id or not license_key:
@@ -173,13 +190,16 @@ class Transport:
             raise ConfigurationError("max_retries must be a whole number, 0 or more.")
         self.account_id = account_id
         self._auth = (account_id, license_key)
-        self.timeout = (_seconds("connect_timeout", connect_timeout),
-                        _seconds("read_timeout", read_timeout))
+        self.timeout = (
+            _seconds("connect_timeout", connect_timeout),
+            _seconds("read_timeout", read_timeout),
+        )
         self.max_retries = max_retries
         self.backoff_base = _seconds("backoff_base", backoff_base, allow_zero=True)
         self.backoff_cap = _seconds("backoff_cap", backoff_cap, allow_zero=True)
         self.client_header = "; ".join(
-            (app_name, app_version, "requests", requests.__version__, socket.gethostname()))
+            (app_name, app_version, "requests", requests.__version__, socket.gethostname())
+        )
         self._owns_session = session is None
         self.session = requests.Session() if session is None else session
         self._sleep = sleep
@@ -205,17 +225,21 @@ class Transport:
             # A 2xx was received, so the server did carry the request out.
             raise ProtocolError(
                 "Avalara's answer is not valid JSON (malformed or cut off).",
-                status=status, method=method, path=path, may_have_taken_effect=True) from None
+                status=status,
+                method=method,
+                path=path,
+                may_have_taken_effect=True,
+            ) from None
 
     def request_bytes(self, method, path, *, params=None, accept=PDF_TYPE, max_bytes=None):
         """Send a request and return its raw answer, refusing more than ``max_bytes``."""
-        return self._request(method, path, params=params, accept=f"{accept}, {JSON_TYPE}",
-                             max_bytes=max_bytes)[1]
+        return self._request(
+            method, path, params=params, accept=f"{accept}, {JSON_TYPE}", max_bytes=max_bytes
+        )[1]
 
     # --- sending and retrying ----------------------------------------------------
 
-    def _request(self, method, path, *, params=None, body=None, accept=JSON_TYPE,
-                 max_bytes=None):
+    def _request(self, method, path, *, params=None, body=None, accept=JSON_TYPE, max_bytes=None):
         attempt = 0
         while True:
             try:
@@ -227,8 +251,14 @@ class Transport:
                 attempt += 1
                 _logger.warning(
                     "Avalara %s %s failed (%s, %s); retry %d of %d in %.2f s",
-                    method, path, err.status or "no answer", err.code, attempt,
-                    self.max_retries, delay)
+                    method,
+                    path,
+                    err.status or "no answer",
+                    err.code,
+                    attempt,
+                    self.max_retries,
+                    delay,
+                )
                 self._sleep(delay)
 
     @staticmethod
@@ -239,7 +269,7 @@ class Transport:
     def _retry_delay(self, err, attempt):
         if err.retry_after is not None:
             return min(err.retry_after, const.RETRY_AFTER_CAP)
-        return min(self.backoff_cap, self.backoff_base * 2 ** attempt) * self._jitter()
+        return min(self.backoff_cap, self.backoff_base * 2**attempt) * self._jitter()
 
     def _send_once(self, method, path, params, body, accept, max_bytes, attempt):
         self.request_count += 1
@@ -247,17 +277,29 @@ class Transport:
         outcome = "no answer"
         try:
             with self.session.request(
-                    method, self.base_url + path, params=params, json=body,
-                    headers={"Accept": accept, "X-Avalara-Client": self.client_header},
-                    auth=self._auth, timeout=self.timeout, stream=True,
-                    allow_redirects=False) as response:
+                method,
+                self.base_url + path,
+                params=params,
+                json=body,
+                headers={"Accept": accept, "X-Avalara-Client": self.client_header},
+                auth=self._auth,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
+            ) as response:
                 outcome = response.status_code
                 content = self._read_body(response, max_bytes, method, path)
         except requests.RequestException as exc:
             raise self._transport_error(exc, method, path) from exc
         finally:
-            _logger.debug("Avalara %s %s -> %s in %.0f ms (attempt %d)", method, path, outcome,
-                          (time.monotonic() - started) * 1000, attempt + 1)
+            _logger.debug(
+                "Avalara %s %s -> %s in %.0f ms (attempt %d)",
+                method,
+                path,
+                outcome,
+                (time.monotonic() - started) * 1000,
+                attempt + 1,
+            )
         if 200 <= response.status_code < 300:
             return response.status_code, content
         raise self._http_error(response, content, method, path)
@@ -271,7 +313,10 @@ class Transport:
         def too_large():
             return ProtocolError(
                 f"The file sent by Avalara is larger than the {max_bytes} bytes allowed.",
-                status=response.status_code, method=method, path=path)
+                status=response.status_code,
+                method=method,
+                path=path,
+            )
 
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > max_bytes:
@@ -303,18 +348,26 @@ class Transport:
         error_class = _ERROR_BY_CODE.get(code) or _error_class_for_status(status)
         if error_class is CertCaptureError:
             # CertCapture's own text is in the details; the envelope message is generic.
-            message = "; ".join(
-                d["description"] for d in details if isinstance(d.get("description"), str)
-            ) or message
+            message = (
+                "; ".join(
+                    d["description"] for d in details if isinstance(d.get("description"), str)
+                )
+                or message
+            )
         if not message:
             http_status = " ".join(str(part) for part in (status, response.reason) if part)
             message = f"{error_class.default_message} (HTTP {http_status})"
         return error_class(
-            self._redact(message), code=code, status=status, details=details,
-            method=method, path=path,
+            self._redact(message),
+            code=code,
+            status=status,
+            details=details,
+            method=method,
+            path=path,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             transient=status in _TRANSIENT_STATUSES or error_class is RateLimitedError,
-            may_have_taken_effect=status in _AMBIGUOUS_STATUSES)
+            may_have_taken_effect=status in _AMBIGUOUS_STATUSES,
+        )
 
     def _transport_error(self, exc, method, path):
         """Map a requests failure (no usable answer) to an error, saying whether the
@@ -335,12 +388,18 @@ class Transport:
         elif isinstance(exc, requests.ConnectionError):
             error_class, transient, maybe_done = TransportError, True, True
             message = "The connection to Avalara broke off before its answer arrived."
-        elif isinstance(exc, requests.exceptions.ChunkedEncodingError
-                        | requests.exceptions.ContentDecodingError):
+        elif isinstance(
+            exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+        ):
             error_class, transient, maybe_done = ProtocolError, False, True
             message = "Avalara's answer was cut off or could not be decoded."
         else:
             error_class, transient, maybe_done = TransportError, False, False
             message = f"The request to Avalara could not be sent: {exc}"
-        return error_class(self._redact(message), method=method, path=path, transient=transient,
-                           may_have_taken_effect=maybe_done)
+        return error_class(
+            self._redact(message),
+            method=method,
+            path=path,
+            transient=transient,
+            may_have_taken_effect=maybe_done,
+        )

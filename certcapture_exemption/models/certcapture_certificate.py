@@ -2,7 +2,7 @@ import base64
 import logging
 from datetime import datetime, timezone
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from ..const import PULL_BATCH_SIZE
 from .certcapture_service import CertCaptureUserError
@@ -37,8 +37,8 @@ class CertCaptureCertificate(models.Model):
         required=True,
         default="manual",
     )
-    state_id = fields.Many2one("res.country.state", "State")
-    exposure_zone_id = fields.Many2one("certcapture.exposure.zone", "Exposure Zone")
+    state_id = fields.Many2one("res.country.state")
+    exposure_zone_id = fields.Many2one("certcapture.exposure.zone")
     exempt_reason_id = fields.Many2one("certcapture.exempt.reason", "Exemption Reason")
     exemption_number = fields.Char()
     signed_date = fields.Date("Signed")
@@ -83,7 +83,9 @@ class CertCaptureCertificate(models.Model):
         today = fields.Date.context_today(self)
         domain = [
             ("valid", "=", True),
-            "|", ("expiration_date", "=", False), ("expiration_date", ">=", today),
+            "|",
+            ("expiration_date", "=", False),
+            ("expiration_date", ">=", today),
         ]
         positive = (operator == "=") == bool(value)
         return domain if positive else ["!", *domain]
@@ -105,9 +107,9 @@ class CertCaptureCertificate(models.Model):
             "source": "pulled",
             "state_id": state.id,
             "exposure_zone_id": zone_record.id,
-            "exempt_reason_id": self.env["certcapture.exempt.reason"]._from_api(
-                api_certificate.exemption_reason
-            ).id,
+            "exempt_reason_id": self.env["certcapture.exempt.reason"]
+            ._from_api(api_certificate.exemption_reason)
+            .id,
             "exemption_number": api_certificate.exemption_number,
             "signed_date": api_certificate.signed_date,
             "expiration_date": api_certificate.expiration_date,
@@ -121,11 +123,14 @@ class CertCaptureCertificate(models.Model):
         }
 
     def _find_remote(self, certcapture_id, partner, company):
-        return self.with_context(active_test=False).search([
-            ("company_id", "=", company.id),
-            ("certcapture_id", "=", certcapture_id),
-            ("partner_id", "=", partner.id),
-        ], limit=1)
+        return self.with_context(active_test=False).search(
+            [
+                ("company_id", "=", company.id),
+                ("certcapture_id", "=", certcapture_id),
+                ("partner_id", "=", partner.id),
+            ],
+            limit=1,
+        )
 
     @api.model
     def _upsert_from_api(self, api_certificate, partner, company, pdf=None):
@@ -133,7 +138,9 @@ class CertCaptureCertificate(models.Model):
         values = self._values_from_api(api_certificate)
         if pdf:
             values["pdf"] = base64.b64encode(pdf)
-            values["pdf_filename"] = api_certificate.filename or f"certificate-{api_certificate.id}.pdf"
+            values["pdf_filename"] = (
+                api_certificate.filename or f"certificate-{api_certificate.id}.pdf"
+            )
         record = self._find_remote(api_certificate.id, partner, company)
         if record:
             record.write(values)
@@ -146,8 +153,10 @@ class CertCaptureCertificate(models.Model):
             return False
         for partner in partners:
             record = self._find_remote(api_certificate.id, partner, company)
-            if not record or not record.pdf or (
-                record.remote_modified_date != naive_utc(api_certificate.modified_date)
+            if (
+                not record
+                or not record.pdf
+                or (record.remote_modified_date != naive_utc(api_certificate.modified_date))
             ):
                 return True
         return False
@@ -161,14 +170,17 @@ class CertCaptureCertificate(models.Model):
         into a new partner."""
         if partners is None:
             codes = [customer.customer_code for customer in api_certificate.customers]
-            partners = self.env["res.partner"].search(
-                [("certcapture_customer_code", "in", codes)]
-            ) if codes else self.env["res.partner"]
+            partners = (
+                self.env["res.partner"].search([("certcapture_customer_code", "in", codes)])
+                if codes
+                else self.env["res.partner"]
+            )
             unknown = set(codes) - set(partners.mapped("certcapture_customer_code"))
             if unknown:
                 _logger.info(
                     "CertCapture certificate %s skipped for unknown customer code(s) %s",
-                    api_certificate.id, ", ".join(sorted(unknown)),
+                    api_certificate.id,
+                    ", ".join(sorted(unknown)),
                 )
         if not partners:
             return partners
@@ -265,12 +277,12 @@ class CertCaptureCertificate(models.Model):
 
     def action_open_pdf(self):
         self.ensure_one()
+        filename = self.pdf_filename or "certificate.pdf"
         return {
             "type": "ir.actions.act_url",
-            "url": f"/web/content/{self._name}/{self.id}/pdf/{self.pdf_filename or 'certificate.pdf'}",
+            "url": f"/web/content/{self._name}/{self.id}/pdf/{filename}",
             "target": "new",
         }
-
 
 
 def naive_utc(moment):

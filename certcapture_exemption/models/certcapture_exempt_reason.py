@@ -18,8 +18,10 @@ class CertCaptureExemptReason(models.Model):
 
     @api.model
     def _sync_from_api(self, api_reasons):
-        existing = {reason.certcapture_id: reason
-                    for reason in self.with_context(active_test=False).search([])}
+        existing = {
+            reason.certcapture_id: reason
+            for reason in self.with_context(active_test=False).search([])
+        }
         for api_reason in api_reasons:
             values = {"name": api_reason.name, "certcapture_id": api_reason.id, "active": True}
             if api_reason.id in existing:

@@ -13,7 +13,7 @@ class CertCaptureExposureZone(models.Model):
     region = fields.Char(help="State code, e.g. WA")
     country_code = fields.Char()
     tag = fields.Char()
-    state_id = fields.Many2one("res.country.state", "State", index=True)
+    state_id = fields.Many2one("res.country.state", index=True)
     active = fields.Boolean(default=True)
 
     _sql_constraints = [
@@ -27,7 +27,9 @@ class CertCaptureExposureZone(models.Model):
     @api.model
     def _sync_from_api(self, api_zones):
         """Create or update the zones, mapping each to its Odoo state."""
-        existing = {zone.certcapture_id: zone for zone in self.with_context(active_test=False).search([])}
+        existing = {
+            zone.certcapture_id: zone for zone in self.with_context(active_test=False).search([])
+        }
         states = {
             (state.country_id.code, state.code): state
             for state in self.env["res.country.state"].search([])

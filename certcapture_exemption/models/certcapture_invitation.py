@@ -23,7 +23,9 @@ class CertCaptureInvitation(models.Model):
         "res.partner", "Customer", required=True, ondelete="cascade", index=True
     )
     order_id = fields.Many2one("sale.order", "Sale Order", ondelete="set null", index=True)
-    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
     certcapture_id = fields.Integer("CertCapture ID", readonly=True)
     recipient = fields.Char(required=True)
     exposure_zone_ids = fields.Many2many("certcapture.exposure.zone", string="States")
@@ -44,8 +46,11 @@ class CertCaptureInvitation(models.Model):
     def _compute_name(self):
         for invitation in self:
             states = ", ".join(invitation.exposure_zone_ids.mapped("region")) or "?"
-            invitation.name = _("Request to %(partner)s (%(states)s)",
-                                partner=invitation.partner_id.name, states=states)
+            invitation.name = _(
+                "Request to %(partner)s (%(states)s)",
+                partner=invitation.partner_id.name,
+                states=states,
+            )
 
     @api.model
     def _state_from_api(self, ready):
@@ -54,17 +59,19 @@ class CertCaptureInvitation(models.Model):
     @api.model
     def _create_from_api(self, result, partner, company, zones, reasons):
         invitation = result.invitation
-        return self.create({
-            "partner_id": partner.id,
-            "company_id": company.id,
-            "certcapture_id": invitation.id,
-            "recipient": invitation.recipient,
-            "exposure_zone_ids": [fields.Command.set(zones.ids)],
-            "exempt_reason_ids": [fields.Command.set(reasons.ids)],
-            "state": self._state_from_api(result.is_ready),
-            "email_status": invitation.email_status,
-            "request_link": invitation.request_link,
-        })
+        return self.create(
+            {
+                "partner_id": partner.id,
+                "company_id": company.id,
+                "certcapture_id": invitation.id,
+                "recipient": invitation.recipient,
+                "exposure_zone_ids": [fields.Command.set(zones.ids)],
+                "exempt_reason_ids": [fields.Command.set(reasons.ids)],
+                "state": self._state_from_api(result.is_ready),
+                "email_status": invitation.email_status,
+                "request_link": invitation.request_link,
+            }
+        )
 
     def _refresh(self, client):
         for invitation in self:
@@ -87,14 +94,17 @@ class CertCaptureInvitation(models.Model):
                 with service._session(company) as client:
                     invitations._refresh(client)
             except CertCaptureUserError as error:
-                _logger.warning("Following CertCapture requests of company %s failed: %s",
-                                company.id, error)
+                _logger.warning(
+                    "Following CertCapture requests of company %s failed: %s", company.id, error
+                )
 
     @api.model
     def _mark_completed(self, partners, company):
         """A certificate arrived for these customers: their requests are done."""
-        self.sudo().search([
-            ("partner_id", "in", partners.ids),
-            ("company_id", "=", company.id),
-            ("state", "!=", "completed"),
-        ]).write({"state": "completed"})
+        self.sudo().search(
+            [
+                ("partner_id", "in", partners.ids),
+                ("company_id", "=", company.id),
+                ("state", "!=", "completed"),
+            ]
+        ).write({"state": "completed"})

@@ -36,13 +36,17 @@ class CertCaptureService(models.AbstractModel):
         company = company.sudo()
         if not company.certcapture_enabled:
             raise CertCaptureUserError(
-                _("CertCapture is not enabled for %s (Settings > Sales > CertCapture).",
-                  company.name)
+                _(
+                    "CertCapture is not enabled for %s (Settings > Sales > CertCapture).",
+                    company.name,
+                )
             )
         if not (company.certcapture_account_id and company.certcapture_license_key):
             raise CertCaptureUserError(
-                _("CertCapture of %s: set the account ID and license key in Settings.",
-                  company.name)
+                _(
+                    "CertCapture of %s: set the account ID and license key in Settings.",
+                    company.name,
+                )
             )
         if not company.certcapture_company_code:
             raise CertCaptureUserError(
@@ -66,9 +70,12 @@ class CertCaptureService(models.AbstractModel):
                 found = client.find_company(company.certcapture_company_code)
             if not found:
                 raise CertCaptureUserError(
-                    _("AvaTax has no company with the code %(code)s for this account "
-                      "(company %(company)s): check the company code in Settings.",
-                      code=company.certcapture_company_code, company=company.name)
+                    _(
+                        "AvaTax has no company with the code %(code)s for this account "
+                        "(company %(company)s): check the company code in Settings.",
+                        code=company.certcapture_company_code,
+                        company=company.name,
+                    )
                 )
             company.certcapture_company_id = found.id
             client.company_id = found.id
@@ -89,7 +96,11 @@ class CertCaptureService(models.AbstractModel):
         except ecm.EcmError as error:
             _logger.warning(
                 "CertCapture call failed for company %s: %s %s -> %s %s",
-                company.id, error.method, error.path, error.status, error.code,
+                company.id,
+                error.method,
+                error.path,
+                error.status,
+                error.code,
             )
             raise CertCaptureUserError(self._user_message(error, company)) from error
 
@@ -100,12 +111,15 @@ class CertCaptureService(models.AbstractModel):
         if isinstance(error, ecm.AuthenticationError):
             return _(
                 "CertCapture refused the credentials of %s: check the account ID and license "
-                "key in Settings > Sales > CertCapture.", company.name)
+                "key in Settings > Sales > CertCapture.",
+                company.name,
+            )
         if isinstance(error, ecm.NotProvisionedError):
             return _(
                 "Exemption certificates (CertCapture) are not set up for AvaTax company %s: "
                 "ask Avalara to provision it, or check the company code.",
-                company.certcapture_company_code)
+                company.certcapture_company_code,
+            )
         if isinstance(error, ecm.RateLimitedError):
             return _("CertCapture is receiving too many requests; it will be asked again later.")
         if isinstance(error, ecm.RequestTimeoutError):
@@ -113,13 +127,18 @@ class CertCaptureService(models.AbstractModel):
         if isinstance(error, ecm.TransportError):
             return _("CertCapture could not be reached (%s); it will be asked again later.", detail)
         if isinstance(error, ecm.ServerError):
-            return _("CertCapture had an internal error (HTTP %s); it will be asked again later.",
-                     error.status)
+            return _(
+                "CertCapture had an internal error (HTTP %s); it will be asked again later.",
+                error.status,
+            )
         if isinstance(error, ecm.ProtocolError):
             return _("CertCapture sent an answer that cannot be read: %s", detail)
         if isinstance(error, ecm.ConfigurationError):
-            return _("CertCapture settings of %(company)s are not usable: %(detail)s",
-                     company=company.name, detail=detail)
+            return _(
+                "CertCapture settings of %(company)s are not usable: %(detail)s",
+                company=company.name,
+                detail=detail,
+            )
         if isinstance(error, ecm.NotFoundError):
             return _("CertCapture does not know this record: %s", detail)
         return _("CertCapture refused the request: %s", detail)
@@ -136,7 +155,8 @@ class CertCaptureService(models.AbstractModel):
                 if not ping.authenticated:
                     return False, _(
                         "CertCapture answered but did not accept the credentials: check the "
-                        "account ID and license key.")
+                        "account ID and license key."
+                    )
                 setup = client.certificate_setup()
         except CertCaptureUserError as error:
             return False, str(error.args[0])
@@ -146,13 +166,17 @@ class CertCaptureService(models.AbstractModel):
                 "found, but exemption certificates are not provisioned for it (status "
                 "%(status)s): ask Avalara to set up CertCapture.",
                 account=ping.authenticated_account_id,
-                code=company.certcapture_company_code, id=client.company_id,
-                status=setup.status)
+                code=company.certcapture_company_code,
+                id=client.company_id,
+                status=setup.status,
+            )
         return True, _(
             "Authenticated as account %(account)s; company %(code)s found (AvaTax id %(id)s); "
             "exemption certificates are provisioned.",
-            account=ping.authenticated_account_id, code=company.certcapture_company_code,
-            id=client.company_id)
+            account=ping.authenticated_account_id,
+            code=company.certcapture_company_code,
+            id=client.company_id,
+        )
 
     @api.model
     def _refresh_lists(self, company):
@@ -187,9 +211,7 @@ class CertCaptureService(models.AbstractModel):
 
     @staticmethod
     def _payload_hash(customer):
-        return hashlib.sha256(
-            json.dumps(customer.to_api(), sort_keys=True).encode()
-        ).hexdigest()
+        return hashlib.sha256(json.dumps(customer.to_api(), sort_keys=True).encode()).hexdigest()
 
     @api.model
     def _sync_customer(self, partner, company, client):
@@ -218,11 +240,13 @@ class CertCaptureService(models.AbstractModel):
                 except ecm.NotFoundError:
                     raise create_error from None
                 remote = client.update_customer(payload)
-        partner.sudo().write({
-            "certcapture_id": remote.id or 0,
-            "certcapture_sync_hash": payload_hash,
-            "certcapture_last_sync": self.env.cr.now(),
-        })
+        partner.sudo().write(
+            {
+                "certcapture_id": remote.id or 0,
+                "certcapture_sync_hash": payload_hash,
+                "certcapture_last_sync": self.env.cr.now(),
+            }
+        )
         partner.message_post(
             body=_("Customer %s sent to CertCapture.", payload.customer_code),
             subtype_xmlid="mail.mt_note",
@@ -255,9 +279,13 @@ class CertCaptureService(models.AbstractModel):
         with self._session(company) as client:
             code = self._sync_customer(partner, company, client)
             result = client.create_invitation(
-                code, recipient, [zone.certcapture_id for zone in zones],
+                code,
+                recipient,
+                [zone.certcapture_id for zone in zones],
                 [reason.certcapture_id for reason in reasons],
             )
-        return self.env["certcapture.invitation"].sudo()._create_from_api(
-            result, partner.commercial_partner_id, company, zones, reasons
+        return (
+            self.env["certcapture.invitation"]
+            .sudo()
+            ._create_from_api(result, partner.commercial_partner_id, company, zones, reasons)
         )

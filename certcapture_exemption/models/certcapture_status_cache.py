@@ -60,9 +60,13 @@ class CertCaptureStatusCache(models.Model):
                    write_date = EXCLUDED.write_date
             """,
             {
-                "partner": partner.commercial_partner_id.id, "company": company.id,
-                "state": state.id, "status": status, "certificate": certificate.id or None,
-                "now": fields.Datetime.now(), "uid": self.env.uid,
+                "partner": partner.commercial_partner_id.id,
+                "company": company.id,
+                "state": state.id,
+                "status": status,
+                "certificate": certificate.id or None,
+                "now": fields.Datetime.now(),
+                "uid": self.env.uid,
             },
         )
         self.invalidate_model()

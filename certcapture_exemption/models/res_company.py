@@ -60,8 +60,6 @@ class ResCompany(models.Model):
         self.ensure_one()
         if self.certcapture_environment == "custom":
             if not self.certcapture_custom_url:
-                raise UserError(
-                    _("CertCapture of %s: set the custom URL in Settings.", self.name)
-                )
+                raise UserError(_("CertCapture of %s: set the custom URL in Settings.", self.name))
             return self.certcapture_custom_url.rstrip("/")
         return ENVIRONMENT_URLS[self.certcapture_environment]

@@ -40,7 +40,9 @@ class ResConfigSettings(models.TransientModel):
     )
 
     def _certcapture_pull_cron(self):
-        return self.env.ref("certcapture_exemption.ir_cron_certcapture_pull", raise_if_not_found=False)
+        return self.env.ref(
+            "certcapture_exemption.ir_cron_certcapture_pull", raise_if_not_found=False
+        )
 
     @api.depends("company_id")
     def _compute_certcapture_pull_interval_hours(self):
@@ -56,15 +58,22 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             if cron and settings.certcapture_pull_interval_hours > 0:
                 cron.sudo().write(
-                    {"interval_number": settings.certcapture_pull_interval_hours,
-                     "interval_type": "hours"}
+                    {
+                        "interval_number": settings.certcapture_pull_interval_hours,
+                        "interval_type": "hours",
+                    }
                 )
 
     def _certcapture_notification(self, title, message, kind):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"title": title, "message": message, "type": kind, "sticky": kind != "success"},
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+            },
         }
 
     def action_certcapture_test_connection(self):
@@ -79,8 +88,11 @@ class ResConfigSettings(models.TransientModel):
         self.ensure_one()
         self.execute()
         zones, reasons = self.env["certcapture.service"]._refresh_lists(self.company_id)
-        message = _("%(zones)s exposure zones and %(reasons)s exemption reasons loaded.",
-                    zones=zones, reasons=reasons)
+        message = _(
+            "%(zones)s exposure zones and %(reasons)s exemption reasons loaded.",
+            zones=zones,
+            reasons=reasons,
+        )
         return self._certcapture_notification(_("CertCapture lists"), message, "success")
 
     def action_certcapture_pull_now(self):

@@ -29,9 +29,7 @@ class ResPartner(models.Model):
         help="Set when an exemption number or an exemption code is entered.",
     )
     exemption_number = fields.Char("Exemption No", tracking=True)
-    exemption_code_id = fields.Many2one(
-        "certcapture.exempt.reason", "Exemption Code", tracking=True
-    )
+    exemption_code_id = fields.Many2one("certcapture.exempt.reason", tracking=True)
     certificate_pdf = fields.Binary("Certificate", attachment=True, groups="base.group_user")
     certificate_pdf_filename = fields.Char("Certificate Filename", groups="base.group_user")
     certificate_signed_date = fields.Date("Cert Signed")
@@ -121,7 +119,8 @@ class ResPartner(models.Model):
             elif not partner.certcapture_customer_code:
                 partner.certificate_status = "unknown"
                 partner.certificate_status_reason = _(
-                    "Not yet in CertCapture: it is checked on the first order.")
+                    "Not yet in CertCapture: it is checked on the first order."
+                )
             else:
                 partner.certificate_status = "missing"
 
@@ -130,8 +129,11 @@ class ResPartner(models.Model):
         for partner in self:
             if partner.certcapture_ap_email and not email_normalize(partner.certcapture_ap_email):
                 raise ValidationError(
-                    _("%(email)s is not a valid A/P email address (customer %(partner)s).",
-                      email=partner.certcapture_ap_email, partner=partner.display_name)
+                    _(
+                        "%(email)s is not a valid A/P email address (customer %(partner)s).",
+                        email=partner.certcapture_ap_email,
+                        partner=partner.display_name,
+                    )
                 )
 
     # ------------------------------------------------------------ CRUD
@@ -159,21 +161,23 @@ class ResPartner(models.Model):
 
     def _certcapture_record_manual_certificate(self):
         """A PDF entered by hand on the form is a certificate too."""
-        self.env["certcapture.certificate"].create([
-            {
-                "partner_id": partner.id,
-                "company_id": self.env.company.id,
-                "source": "manual",
-                "pdf": partner.certificate_pdf,
-                "pdf_filename": partner.certificate_pdf_filename,
-                "signed_date": partner.certificate_signed_date,
-                "expiration_date": partner.certificate_expiration_date,
-                "state_id": partner.exemption_state_id.id,
-                "exemption_number": partner.exemption_number,
-                "exempt_reason_id": partner.exemption_code_id.id,
-            }
-            for partner in self
-        ])
+        self.env["certcapture.certificate"].create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "company_id": self.env.company.id,
+                    "source": "manual",
+                    "pdf": partner.certificate_pdf,
+                    "pdf_filename": partner.certificate_pdf_filename,
+                    "signed_date": partner.certificate_signed_date,
+                    "expiration_date": partner.certificate_expiration_date,
+                    "state_id": partner.exemption_state_id.id,
+                    "exemption_number": partner.exemption_number,
+                    "exempt_reason_id": partner.exemption_code_id.id,
+                }
+                for partner in self
+            ]
+        )
 
     # ------------------------------------------------------------ CertCapture
 
@@ -192,8 +196,11 @@ class ResPartner(models.Model):
         """Fill the form's summary fields from the newest valid certificate."""
         for partner in self:
             current = partner.certificate_ids.filtered("is_current").sorted(
-                lambda c: (c.expiration_date or fields.Date.today() + timedelta(days=36500),
-                           c.signed_date or fields.Date.today(), c.id),
+                lambda c: (
+                    c.expiration_date or fields.Date.today() + timedelta(days=36500),
+                    c.signed_date or fields.Date.today(),
+                    c.id,
+                ),
                 reverse=True,
             )
             best = current[:1]
@@ -241,8 +248,11 @@ class ResPartner(models.Model):
             changed = self.env["certcapture.certificate"]._pull_partner(partner, self.env.company)
         except CertCaptureUserError as error:
             return _notification(_("CertCapture"), str(error.args[0]), "warning")
-        message = (_("New or changed certificates received.") if changed
-                   else _("Nothing new in CertCapture for this customer."))
+        message = (
+            _("New or changed certificates received.")
+            if changed
+            else _("Nothing new in CertCapture for this customer.")
+        )
         return _notification(_("CertCapture"), message, "success", reload=True)
 
     def action_view_certificates(self):

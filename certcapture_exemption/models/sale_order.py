@@ -101,7 +101,7 @@ class SaleOrder(models.Model):
                         )
                 except CertCaptureUserError as error:
                     values.update(certcapture_status="error", certcapture_message=error.args[0])
-                except Exception as error:  # noqa: BLE001 - the order must survive any failure
+                except Exception as error:  # the order must survive any failure
                     _logger.exception("CertCapture check of order %s failed", order.id)
                     values.update(
                         certcapture_status="error",
@@ -123,7 +123,8 @@ class SaleOrder(models.Model):
         """Tell a missing certificate from an expired one or an open request."""
         self.ensure_one()
         open_request = partner.certcapture_invitation_ids.filtered(
-            lambda i: i.state != "completed" and i.company_id == self.company_id
+            lambda i: i.state != "completed"
+            and i.company_id == self.company_id
             and state in i.exposure_zone_ids.state_id
         )
         if open_request:
@@ -172,8 +173,11 @@ class SaleOrder(models.Model):
                 "mail.mail_activity_data_todo",
                 user_id=self.user_id.id or self.env.uid,
                 summary=_("Exemption certificate missing"),
-                note=_("%(partner)s has no valid exemption certificate for %(state)s.",
-                       partner=partner.name, state=self.certcapture_state_id.name),
+                note=_(
+                    "%(partner)s has no valid exemption certificate for %(state)s.",
+                    partner=partner.name,
+                    state=self.certcapture_state_id.name,
+                ),
             )
 
     def _certcapture_refresh(self):

@@ -5,10 +5,10 @@ requests reach 127.0.0.1 only, which is where it listens)."""
 import base64
 from datetime import date, timedelta
 
-from certcapture_sandbox import SandboxConfig, SandboxServer
-
 from odoo import Command
 from odoo.tests import TransactionCase
+
+from certcapture_sandbox import SandboxConfig, SandboxServer
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -23,36 +23,42 @@ class CertCaptureSandboxMixin:
         cls.sandbox.start()
         cls.addClassCleanup(cls.sandbox.stop)
         cls.company = cls.env.company
-        cls.company.write({
-            "certcapture_enabled": True,
-            "certcapture_environment": "custom",
-            "certcapture_custom_url": cls.sandbox.url,
-            "certcapture_account_id": "1100000001",
-            "certcapture_license_key": "sandbox-license-key",
-            "certcapture_company_code": "DEFAULT",
-            "certcapture_missing_policy": "flag",
-            "certcapture_status_cache_minutes": 60,
-            "certcapture_read_timeout": 5.0,
-        })
+        cls.company.write(
+            {
+                "certcapture_enabled": True,
+                "certcapture_environment": "custom",
+                "certcapture_custom_url": cls.sandbox.url,
+                "certcapture_account_id": "1100000001",
+                "certcapture_license_key": "sandbox-license-key",
+                "certcapture_company_code": "DEFAULT",
+                "certcapture_missing_policy": "flag",
+                "certcapture_status_cache_minutes": 60,
+                "certcapture_read_timeout": 5.0,
+            }
+        )
         cls.env["certcapture.service"]._refresh_lists(cls.company)
         cls.us = cls.env.ref("base.us")
         cls.washington = cls.env.ref("base.state_us_48")
         cls.texas = cls.env.ref("base.state_us_44")
         cls.resale = cls.env["certcapture.exempt.reason"].search([("name", "=", "RESALE")])
-        cls.customer = cls.env["res.partner"].create({
-            "name": "Cascade Outfitters Test",
-            "is_company": True,
-            "street": "1201 Pike Street",
-            "city": "Seattle",
-            "zip": "98101",
-            "state_id": cls.washington.id,
-            "country_id": cls.us.id,
-            "email": "orders@cascade.example.com",
-            "certcapture_ap_email": "ap@cascade.example.com",
-            "exemption_number": "WA-4471",
-            "ref": "CASCADE-T",
-        })
-        cls.product = cls.env["product.product"].create({"name": "Climbing rope", "list_price": 120})
+        cls.customer = cls.env["res.partner"].create(
+            {
+                "name": "Cascade Outfitters Test",
+                "is_company": True,
+                "street": "1201 Pike Street",
+                "city": "Seattle",
+                "zip": "98101",
+                "state_id": cls.washington.id,
+                "country_id": cls.us.id,
+                "email": "orders@cascade.example.com",
+                "certcapture_ap_email": "ap@cascade.example.com",
+                "exemption_number": "WA-4471",
+                "ref": "CASCADE-T",
+            }
+        )
+        cls.product = cls.env["product.product"].create(
+            {"name": "Climbing rope", "list_price": 120}
+        )
 
     def setUp(self):
         super().setUp()
@@ -63,11 +69,15 @@ class CertCaptureSandboxMixin:
 
     def create_order(self, partner=None, interactive=False, **values):
         orders = self.env["sale.order"].with_context(certcapture_interactive=interactive)
-        return orders.create({
-            "partner_id": (partner or self.customer).id,
-            "order_line": [Command.create({"product_id": self.product.id, "product_uom_qty": 2})],
-            **values,
-        })
+        return orders.create(
+            {
+                "partner_id": (partner or self.customer).id,
+                "order_line": [
+                    Command.create({"product_id": self.product.id, "product_uom_qty": 2})
+                ],
+                **values,
+            }
+        )
 
     def api_calls(self, method=None):
         return [call for call in self.sandbox.requests if method in (None, call[0])]

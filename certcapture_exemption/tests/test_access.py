@@ -9,13 +9,20 @@ class TestAccess(CertCaptureCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.certificate = cls.env["certcapture.certificate"].create({
-            "partner_id": cls.customer.id, "state_id": cls.washington.id, "pdf": pdf_b64(),
-        })
+        cls.certificate = cls.env["certcapture.certificate"].create(
+            {
+                "partner_id": cls.customer.id,
+                "state_id": cls.washington.id,
+                "pdf": pdf_b64(),
+            }
+        )
         cls.other_company = cls.env["res.company"].create({"name": "Other Co"})
-        cls.other_certificate = cls.env["certcapture.certificate"].create({
-            "partner_id": cls.customer.id, "company_id": cls.other_company.id,
-        })
+        cls.other_certificate = cls.env["certcapture.certificate"].create(
+            {
+                "partner_id": cls.customer.id,
+                "company_id": cls.other_company.id,
+            }
+        )
 
     def test_portal_and_public_see_nothing(self):
         portal = new_test_user(self.env, "cc_portal", groups="base.group_portal")

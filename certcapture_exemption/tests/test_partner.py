@@ -66,10 +66,13 @@ class TestPartner(CertCaptureCase):
         self.customer.certcapture_customer_code = "CASCADE-T"
         self.assertEqual(self.customer.certificate_status, "missing")
         certificates = self.env["certcapture.certificate"]
-        old = certificates.create({
-            "partner_id": self.customer.id, "state_id": self.washington.id,
-            "expiration_date": date.today() - timedelta(days=1),
-        })
+        old = certificates.create(
+            {
+                "partner_id": self.customer.id,
+                "state_id": self.washington.id,
+                "expiration_date": date.today() - timedelta(days=1),
+            }
+        )
         self.assertEqual(self.customer.certificate_status, "expired")
         old.expiration_date = date.today() + timedelta(days=10)
         self.assertEqual(self.customer.certificate_status, "expiring")

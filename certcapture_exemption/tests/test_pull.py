@@ -3,6 +3,7 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from .. import ecm
 from .common import PDF_BYTES, CertCaptureCase
 
 
@@ -20,14 +21,16 @@ class TestPull(CertCaptureCase):
         self.assertEqual(certificate.source, "pulled")
         self.assertEqual(certificate.state_id, self.washington)
         self.assertEqual(certificate.exempt_reason_id, self.resale)
-        self.assertEqual(self.env["certcapture.certificate"].browse(certificate.id).pdf,
-                         certificate.pdf)
+        self.assertEqual(
+            self.env["certcapture.certificate"].browse(certificate.id).pdf, certificate.pdf
+        )
         self.customer.invalidate_recordset()
         self.assertEqual(self.customer.exemption_number, "WA-RESALE-9")
         self.assertEqual(self.customer.exemption_code_id, self.resale)
         self.assertEqual(self.customer.exemption_state_id, self.washington)
-        self.assertEqual(self.customer.certificate_expiration_date,
-                         date.today() + timedelta(days=365))
+        self.assertEqual(
+            self.customer.certificate_expiration_date, date.today() + timedelta(days=365)
+        )
         self.assertTrue(self.customer.certificate_pdf)
         self.assertIn("Exemption certificate received", self.customer.message_ids[0].body)
         self.assertTrue(self.company.certcapture_pull_watermark)
@@ -47,12 +50,17 @@ class TestPull(CertCaptureCase):
     def test_unknown_customer_code_is_skipped(self):
         self.sync_customer()
         with self.env["certcapture.service"]._session(self.company) as client:
-            from odoo.addons.certcapture_exemption import ecm
-
-            client.create_customer(ecm.Customer(
-                customer_code="STRANGER", name="Stranger", line1="1 Main St", city="Olympia",
-                postal_code="98501", region="WA", country="US",
-            ))
+            client.create_customer(
+                ecm.Customer(
+                    customer_code="STRANGER",
+                    name="Stranger",
+                    line1="1 Main St",
+                    city="Olympia",
+                    postal_code="98501",
+                    region="WA",
+                    country="US",
+                )
+            )
         self.sandbox.add_certificate("STRANGER", region="WA", pdf=PDF_BYTES)
         partners_before = self.env["res.partner"].search_count([])
         self.pull()
@@ -86,9 +94,7 @@ class TestPull(CertCaptureCase):
         self.sync_customer()
         self.add_remote_certificate()
         with self.registry.cursor() as other_cr:
-            other_cr.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", (0x43435055, self.company.id)
-            )
+            other_cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (0x43435055, self.company.id))
             self.assertEqual(self.pull(), 0)
         self.assertEqual(self.pull(), 1)
 
@@ -102,7 +108,9 @@ class TestPull(CertCaptureCase):
     def test_pending_invitations_are_followed(self):
         self.sync_customer()
         invitation = self.env["certcapture.service"]._send_invitation(
-            self.customer, self.company, "ap@cascade.example.com",
+            self.customer,
+            self.company,
+            "ap@cascade.example.com",
             self.env["certcapture.exposure.zone"].search([("region", "=", "WA")]),
             self.env["certcapture.exempt.reason"],
         )

@@ -61,8 +61,9 @@ class TestRequestWizard(CertCaptureCase):
 
     def test_certcapture_refusing_the_request_is_a_clear_message(self):
         wizard = self.open_wizard(self.create_order())
-        self.sandbox.set_faults(rules=[{"method": "POST", "path": "certexpressinvites",
-                                        "status": 400}])
+        self.sandbox.set_faults(
+            rules=[{"method": "POST", "path": "certexpressinvites", "status": 400}]
+        )
         with self.assertRaises(UserError) as caught:
             wizard.action_send()
         self.assertIn("CertCapture", str(caught.exception))

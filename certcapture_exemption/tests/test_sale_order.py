@@ -77,7 +77,7 @@ class TestSaleOrderCheck(CertCaptureCase):
         self.customer.certcapture_id = 0  # this database forgot it
         self.create_order()
         self.assertTrue(self.customer.certcapture_id)
-        self.assertEqual(len([c for c in self.api_calls("POST")]), 2)
+        self.assertEqual(len(self.api_calls("POST")), 2)
 
     def test_certcapture_down_keeps_the_order(self):
         self.sandbox.set_faults(rules=[{"path": ".*", "status": 503}])

@@ -7,6 +7,7 @@ try:
 
     browser = pytest.mark.browser
 except ImportError:  # Odoo's own runner does not need pytest
+
     def browser(cls):
         return cls
 

@@ -19,8 +19,9 @@ class CertCaptureRequestWizard(models.TransientModel):
         "certcapture.exposure.zone", string="States", required=True
     )
     exempt_reason_ids = fields.Many2many(
-        "certcapture.exempt.reason", string="Reasons", help="Optional: leave empty to let the "
-        "customer choose."
+        "certcapture.exempt.reason",
+        string="Reasons",
+        help="Optional: leave empty to let the " "customer choose.",
     )
 
     @api.model
@@ -61,15 +62,21 @@ class CertCaptureRequestWizard(models.TransientModel):
         if not email_normalize(self.recipient or ""):
             raise UserError(_("%s is not a valid email address.", self.recipient or _("(empty)")))
         invitation = self.env["certcapture.service"]._send_invitation(
-            self.partner_id, self.company_id, self.recipient,
-            self.exposure_zone_ids, self.exempt_reason_ids,
+            self.partner_id,
+            self.company_id,
+            self.recipient,
+            self.exposure_zone_ids,
+            self.exempt_reason_ids,
         )
         invitation.order_id = self.order_id
         self.env["certcapture.status.cache"].sudo()._invalidate(self.partner_id)
         states = ", ".join(self.exposure_zone_ids.mapped("name"))
         body = _(
             "Certificate request sent to %(recipient)s for %(states)s (CertCapture request "
-            "%(id)s).", recipient=self.recipient, states=states, id=invitation.certcapture_id,
+            "%(id)s).",
+            recipient=self.recipient,
+            states=states,
+            id=invitation.certcapture_id,
         )
         self.partner_id.message_post(body=body, subtype_xmlid="mail.mt_note")
         if self.order_id:

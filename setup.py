@@ -47,6 +47,8 @@ setup(
             "i18n/*.po",
             "static/description/*",
             "static/src/**/*",
+            "static/tests/**/*",
+            "README.rst",
         ],
         "certcapture_sandbox": ["templates/*", "static/*"],
     },

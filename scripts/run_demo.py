@@ -57,37 +57,70 @@ def main():
         return 2
     WORK.mkdir(exist_ok=True)
     odoo = [
-        sys.executable, str(Path(odoo_src) / "odoo-bin"),
-        "--addons-path", ",".join([f"{odoo_src}/odoo/addons", f"{odoo_src}/addons", str(ROOT)]),
-        "--db_host", os.environ.get("PGHOST", "127.0.0.1"),
-        "--db_port", os.environ.get("PGPORT", "5432"),
-        "--db_user", os.environ.get("PGUSER", "odoo"),
-        "-d", DATABASE,
+        sys.executable,
+        str(Path(odoo_src) / "odoo-bin"),
+        "--addons-path",
+        ",".join([f"{odoo_src}/odoo/addons", f"{odoo_src}/addons", str(ROOT)]),
+        "--db_host",
+        os.environ.get("PGHOST", "127.0.0.1"),
+        "--db_port",
+        os.environ.get("PGPORT", "5432"),
+        "--db_user",
+        os.environ.get("PGUSER", "odoo"),
+        "-d",
+        DATABASE,
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     say(f"installing or updating certcapture_exemption (with demo data) in {DATABASE}")
     subprocess.run(
-        [*odoo, "-i", "certcapture_exemption", "--stop-after-init",
-         "--no-http", "--log-level=warn"],
-        env=env, check=True,
+        [
+            *odoo,
+            "-i",
+            "certcapture_exemption",
+            "--stop-after-init",
+            "--no-http",
+            "--log-level=warn",
+        ],
+        env=env,
+        check=True,
     )
     children = []
     try:
         sandbox = subprocess.Popen(
-            [sys.executable, "-m", "certcapture_sandbox", "--port", str(SANDBOX_PORT),
-             "--state-file", str(WORK / "sandbox-state.json")],
-            env=env, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "certcapture_sandbox",
+                "--port",
+                str(SANDBOX_PORT),
+                "--state-file",
+                str(WORK / "sandbox-state.json"),
+            ],
+            env=env,
+            cwd=ROOT,
         )
         children.append(sandbox)
         if not wait_for(f"{SANDBOX_URL}/_sandbox/faults", 20):
             say("the sandbox did not start")
             return 1
         say("pointing the main company at the sandbox")
-        subprocess.run([*odoo, "shell", "--no-http", "--log-level=warn"],
-                       input=CONFIGURE, text=True, env=env, check=True)
+        subprocess.run(
+            [*odoo, "shell", "--no-http", "--log-level=warn"],
+            input=CONFIGURE,
+            text=True,
+            env=env,
+            check=True,
+        )
         server = subprocess.Popen(
-            [*odoo, "--http-port", str(ODOO_PORT), "--http-interface", "127.0.0.1",
-             "--db-filter", f"^{DATABASE}$"],
+            [
+                *odoo,
+                "--http-port",
+                str(ODOO_PORT),
+                "--http-interface",
+                "127.0.0.1",
+                "--db-filter",
+                f"^{DATABASE}$",
+            ],
             env=env,
         )
         children.append(server)

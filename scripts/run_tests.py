@@ -156,6 +156,10 @@ class OdooTiers:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         }
 
+    def odoo(self, db, *args):
+        """An odoo-bin command line on database ``db``."""
+        return [*self.odoo_bin, *self.db_args, "--addons-path", self.addons_path, "-d", db, *args]
+
     # -- databases
 
     def psql(self, sql, dbname="postgres"):
@@ -186,12 +190,7 @@ class OdooTiers:
         self.drop_database(building)
         say(f"building template database {name} ({', '.join(BASE_MODULES)}); once per machine")
         code = run(
-            [
-                *self.odoo_bin,
-                *self.db_args,
-                "--addons-path",
-                self.addons_path,
-                "-d",
+            self.odoo(
                 building,
                 "-i",
                 ",".join(BASE_MODULES),
@@ -199,7 +198,7 @@ class OdooTiers:
                 "--stop-after-init",
                 "--no-http",
                 "--log-level=warn",
-            ],
+            ),
             env=self.env,
         )
         if code != 0:
@@ -219,19 +218,14 @@ class OdooTiers:
         tier = Tier("odoo-pytest")
         db = self.fresh_database("certcapture_test_pytest")
         code = run(
-            [
-                *self.odoo_bin,
-                *self.db_args,
-                "--addons-path",
-                self.addons_path,
-                "-d",
+            self.odoo(
                 db,
                 "-i",
                 ADDON,
                 "--stop-after-init",
                 "--no-http",
                 "--log-level=warn",
-            ],
+            ),
             env=self.env,
         )
         if code != 0:
@@ -283,12 +277,7 @@ class OdooTiers:
         log = WORK / "odoo-runner.log"
         ensure_chromium(tier)
         code = run(
-            [
-                *self.odoo_bin,
-                *self.db_args,
-                "--addons-path",
-                self.addons_path,
-                "-d",
+            self.odoo(
                 db,
                 "-i",
                 ADDON,
@@ -299,7 +288,7 @@ class OdooTiers:
                 "--http-port",
                 str(free_port()),
                 "--log-level=test",
-            ],
+            ),
             env=self.env,
             log_path=log,
         )

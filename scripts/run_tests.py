@@ -176,6 +176,7 @@ class OdooTiers:
 
     def drop_database(self, name):
         subprocess.run(["dropdb", "--if-exists", "--force", name], check=False)
+        shutil.rmtree(filestore(name), ignore_errors=True)
 
     def template_name(self):
         release = (self.odoo_src / "odoo" / "release.py").read_bytes()
@@ -204,12 +205,19 @@ class OdooTiers:
         if code != 0:
             raise RuntimeError(f"building the template database failed (exit {code})")
         self.psql(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        if filestore(building).exists():
+            filestore(building).rename(filestore(name))
         return name
 
     def fresh_database(self, name):
         self.drop_database(name)
         template = self.ensure_template()
         subprocess.run(["createdb", "-T", template, name], check=True)
+        # The attachments of the template (asset bundles among them) live in
+        # its filestore, which PostgreSQL does not copy.
+        shutil.rmtree(filestore(name), ignore_errors=True)
+        if filestore(template).exists():
+            shutil.copytree(filestore(template), filestore(name))
         return name
 
     # -- runs
@@ -315,6 +323,12 @@ class OdooTiers:
             tier.failed += 1
             tier.notes.append("Odoo logged errors outside tests: see .work/odoo-runner.log")
         return tier
+
+
+def filestore(dbname):
+    """Odoo's default filestore folder of a database."""
+    data_dir = Path(os.environ.get("ODOO_DATA_DIR", Path.home() / ".local/share/Odoo"))
+    return data_dir / "filestore" / dbname
 
 
 def free_port():

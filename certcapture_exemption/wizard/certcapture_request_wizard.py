@@ -54,6 +54,7 @@ class CertCaptureRequestWizard(models.TransientModel):
             "res_model": self._name,
             "res_id": wizard.id,
             "view_mode": "form",
+            "views": [(False, "form")],
             "target": "new",
         }
 

@@ -5,11 +5,12 @@
  * - Orders saved from this form carry the `certcapture_interactive` context
  *   key: the server then leaves a missing certificate to the user instead of
  *   applying the company's policy for imports and RPC.
- * - Right after a save (and when an order waiting for an answer is opened),
- *   if the server flagged the order, the user is asked whether to send the
- *   customer a certificate request. Yes opens the request already filled in.
+ * - Right after the first save (and when an order still waiting for an
+ *   answer is opened), if the server flagged the order, the user is asked
+ *   whether to send the customer a certificate request. Yes opens the request
+ *   already filled in; No clears the flag (the header button stays).
  */
-import { onMounted } from "@odoo/owl";
+import { useEffect } from "@odoo/owl";
 import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
@@ -23,19 +24,22 @@ export class CertCaptureSaleOrderFormController extends FormController {
         this.actionService = useService("action");
         this.dialogService = useService("dialog");
         this.certcapturePromptOpen = false;
-        onMounted(() => this.certcaptureAskIfNeeded());
+        // Runs after each render where the flag or the record changed: after
+        // the first save (the server has just checked), and when an order
+        // that is still waiting for an answer is opened. onRecordSaved would
+        // be too early: it runs before the saved values reach the record.
+        useEffect(
+            (resId, prompt) => {
+                if (resId && prompt && !this.certcapturePromptOpen) {
+                    this.certcaptureAsk();
+                }
+            },
+            () => [this.model.root?.resId, this.model.root?.data.certcapture_prompt]
+        );
     }
 
-    async onRecordSaved(record, changes) {
-        await super.onRecordSaved(record, changes);
-        await this.certcaptureAskIfNeeded();
-    }
-
-    async certcaptureAskIfNeeded() {
+    certcaptureAsk() {
         const record = this.model.root;
-        if (!record.resId || !record.data.certcapture_prompt || this.certcapturePromptOpen) {
-            return;
-        }
         this.certcapturePromptOpen = true;
         const close = async (method) => {
             this.certcapturePromptOpen = false;

@@ -1,12 +1,10 @@
-from . import (
-    certcapture_certificate,
-    certcapture_exempt_reason,
-    certcapture_exposure_zone,
-    certcapture_invitation,
-    certcapture_service,
-    certcapture_status_cache,
-    res_company,
-    res_config_settings,
-    res_partner,
-    sale_order,
-)
+from . import certcapture_service
+from . import res_company
+from . import res_config_settings
+from . import certcapture_exposure_zone
+from . import certcapture_exempt_reason
+from . import certcapture_certificate
+from . import certcapture_invitation
+from . import certcapture_status_cache
+from . import res_partner
+from . import sale_order

@@ -50,15 +50,22 @@ def wait_for(url, seconds):
     return False
 
 
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 def main():
+    # Ctrl-C and a plain kill both stop Odoo and the sandbox cleanly (a shell
+    # running this in the background would otherwise ignore SIGINT).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     odoo_src = os.environ.get("ODOO_SRC")
     if not odoo_src:
         say("Odoo 18.0 not found: set ODOO_SRC or unpack Odoo 18.0 at /opt/odoo/18.0")
         return 2
     WORK.mkdir(exist_ok=True)
-    odoo = [
-        sys.executable,
-        str(Path(odoo_src) / "odoo-bin"),
+    odoo_bin = [sys.executable, str(Path(odoo_src) / "odoo-bin")]
+    options = [
         "--addons-path",
         ",".join([f"{odoo_src}/odoo/addons", f"{odoo_src}/addons", str(ROOT)]),
         "--db_host",
@@ -74,7 +81,8 @@ def main():
     say(f"installing or updating certcapture_exemption (with demo data) in {DATABASE}")
     subprocess.run(
         [
-            *odoo,
+            *odoo_bin,
+            *options,
             "-i",
             "certcapture_exemption",
             "--stop-after-init",
@@ -105,7 +113,7 @@ def main():
             return 1
         say("pointing the main company at the sandbox")
         subprocess.run(
-            [*odoo, "shell", "--no-http", "--log-level=warn"],
+            [*odoo_bin, "shell", *options, "--no-http", "--log-level=warn"],
             input=CONFIGURE,
             text=True,
             env=env,
@@ -113,7 +121,8 @@ def main():
         )
         server = subprocess.Popen(
             [
-                *odoo,
+                *odoo_bin,
+                *options,
                 "--http-port",
                 str(ODOO_PORT),
                 "--http-interface",

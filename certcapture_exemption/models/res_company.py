@@ -14,6 +14,7 @@ class ResCompany(models.Model):
             ("production", "Avalara production"),
             ("custom", "Custom URL"),
         ],
+        "CertCapture Environment",
         default="sandbox",
         required=True,
     )

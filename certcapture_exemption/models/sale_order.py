@@ -48,10 +48,16 @@ class SaleOrder(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         orders = super().create(vals_list)
-        # The order form sets this context; imports, RPC and e-commerce do not
-        # and follow the company's policy instead of a prompt.
+        # Saved from a form, a person is there to be asked; imports, RPC and
+        # e-commerce follow the company's policy instead.
         orders._certcapture_check(interactive=bool(self.env.context.get("certcapture_interactive")))
         return orders
+
+    def web_save(self, vals, specification, next_id=None):
+        # The web client's form save: the one way a person creates an order.
+        return super(SaleOrder, self.with_context(certcapture_interactive=True)).web_save(
+            vals, specification, next_id=next_id
+        )
 
     def write(self, vals):
         result = super().write(vals)

@@ -107,6 +107,14 @@ class TestSaleOrderCheck(CertCaptureCase):
         self.assertEqual(order.certcapture_status, "error")
         self.assertIn("cannot be read", order.certcapture_message)
 
+    def test_form_save_asks_instead_of_following_the_policy(self):
+        saved = self.env["sale.order"].web_save(
+            {"partner_id": self.customer.id}, {"certcapture_prompt": {}}
+        )
+        order = self.env["sale.order"].browse(saved[0]["id"])
+        self.assertTrue(saved[0]["certcapture_prompt"])
+        self.assertFalse(order.activity_ids, "the person is asked; no activity is planned")
+
     def test_policy_flag_plans_an_activity(self):
         order = self.create_order(interactive=False)
         self.assertEqual(order.certcapture_status, "missing")

@@ -2,9 +2,8 @@
 /**
  * The sale order form of certcapture_exemption.
  *
- * - Orders saved from this form carry the `certcapture_interactive` context
- *   key: the server then leaves a missing certificate to the user instead of
- *   applying the company's policy for imports and RPC.
+ * - Orders saved from a form (web_save) leave a missing certificate to the
+ *   user; imports and RPC follow the company's policy instead (server side).
  * - Right after the first save (and when an order still waiting for an
  *   answer is opened), if the server flagged the order, the user is asked
  *   whether to send the customer a certificate request. Yes opens the request
@@ -64,10 +63,6 @@ export class CertCaptureSaleOrderFormController extends FormController {
 export const certcaptureSaleOrderFormView = {
     ...formView,
     Controller: CertCaptureSaleOrderFormController,
-    props(genericProps, view) {
-        const props = formView.props(genericProps, view);
-        return { ...props, context: { ...props.context, certcapture_interactive: true } };
-    },
 };
 
 registry.category("views").add("certcapture_sale_order_form", certcaptureSaleOrderFormView);

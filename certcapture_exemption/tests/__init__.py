@@ -6,3 +6,4 @@ from . import test_sale_order
 from . import test_settings
 from . import test_tour
 from . import test_translations
+from . import test_story

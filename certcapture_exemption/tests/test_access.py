@@ -39,6 +39,18 @@ class TestAccess(CertCaptureCase):
         self.assertTrue(self.certificate.with_user(salesman).pdf)
         self.assertTrue(self.customer.with_user(salesman).certificate_status)
 
+    def test_certificates_of_another_companys_customer_are_hidden(self):
+        other_customer = self.env["res.partner"].create(
+            {"name": "Other's customer", "company_id": self.other_company.id}
+        )
+        hidden = self.env["certcapture.certificate"].create(
+            {"partner_id": other_customer.id, "state_id": self.washington.id}
+        )
+        salesman = new_test_user(self.env, "cc_sales4", groups="sales_team.group_sale_salesman")
+        visible = self.env["certcapture.certificate"].with_user(salesman).search([])
+        self.assertIn(self.certificate, visible)
+        self.assertNotIn(hidden, visible)
+
     def test_settings_need_an_administrator(self):
         salesman = new_test_user(self.env, "cc_sales3", groups="sales_team.group_sale_salesman")
         with self.assertRaises(AccessError):

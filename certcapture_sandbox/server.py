@@ -12,7 +12,6 @@ that forgets to stop it cannot keep the interpreter alive.
 from __future__ import annotations
 
 import threading
-from datetime import date
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -141,41 +140,14 @@ class SandboxServer:
     def clear_requests(self) -> None:
         self.app.clear_requests()
 
-    def add_certificate(
-        self,
-        customer_code: str,
-        region: str = "WA",
-        company_code: str = "DEFAULT",
-        exemption_number: str | None = None,
-        reason: str = "RESALE",
-        signed_date: date | str | None = None,
-        expiration_date: date | str | None = None,
-        single_use: bool = False,
-        pdf: bytes | None = None,
-        status: str = "COMPLETE",
-        filename: str | None = None,
-    ) -> dict:
+    def add_certificate(self, customer_code: str, **fields) -> dict:
         """Simulate a customer upload; the created CertificateModel JSON.
 
-        Defaults: exemption number "<region>-123", signed today, never expires
-        (9999-12-31), a generated PDF (``pdf=b""``: no document). Raises
-        :class:`~certcapture_sandbox.errors.ApiError` (404 unknown customer,
-        400 unknown region/reason/status).
+        Takes the keyword arguments of :func:`certcapture_sandbox.admin.add_certificate`
+        (region, company_code, exemption_number, reason, signed_date,
+        expiration_date, single_use, pdf, status, filename) with its defaults.
         """
-        return add_certificate(
-            self.app,
-            customer_code,
-            region=region,
-            company_code=company_code,
-            exemption_number=exemption_number,
-            reason=reason,
-            signed_date=signed_date,
-            expiration_date=expiration_date,
-            single_use=single_use,
-            pdf=pdf,
-            status=status,
-            filename=filename,
-        )
+        return add_certificate(self.app, customer_code, **fields)
 
     def make_invitations_ready(self) -> int:
         """Make every pending invitation Ready now; how many there were."""

@@ -6,7 +6,7 @@
 PYTHON ?= python3.11
 export PYTHON
 
-.PHONY: test run lint bootstrap clean
+.PHONY: test run lint bootstrap reset-demo clean
 
 test:
 	@bash scripts/with-env.sh python scripts/run_tests.py
@@ -19,6 +19,11 @@ lint:
 
 bootstrap:
 	@bash scripts/with-env.sh true
+
+# Start the demo story over: a new demo database and an empty sandbox.
+reset-demo:
+	@bash scripts/with-env.sh sh -c 'dropdb --if-exists --force $${CERTCAPTURE_DEMO_DB:-certcapture_demo}'
+	rm -f .work/sandbox-state.json
 
 clean:
 	rm -rf .work build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,67 +1,101 @@
-"""Screenshots of the running add-on for README.md (run `make run` first).
+"""Play the whole story in the running add-on and take README's screenshots.
 
-Uses Playwright driving Debian's Chromium (no browser download):
+Run `make reset-demo && make run` first, then, from any venv:
     pip install playwright && python scripts/screenshots.py ["Customer name"]
+Playwright drives Debian's Chromium (no browser download). The customer must
+be a demo customer with no certificate and no request yet.
 """
 
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 ODOO = "http://127.0.0.1:8069"
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
-# A demo customer that has no certificate and no request yet (see demo/).
-CUSTOMER = sys.argv[1] if len(sys.argv) > 1 else "Lone Star School District"
+CUSTOMER = sys.argv[1] if len(sys.argv) > 1 else "Cascade Outfitters"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def log_in(page):
+    page.goto(f"{ODOO}/web/login")
+    page.fill("input[name=login]", "admin")
+    page.fill("input[name=password]", "admin")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/odoo**")
+
+
+def order_and_request(page):
+    """New quotation, the prompt, the request: returns the upload link."""
+    page.goto(f"{ODOO}/odoo/action-sale.action_quotations_with_onboarding/new")
+    page.locator(".o_field_widget[name=partner_id] input").fill(CUSTOMER)
+    page.locator(f".ui-menu-item > a:has-text('{CUSTOMER}')").first.click()
+    page.wait_for_timeout(800)
+    page.click(".o_form_button_save")
+    page.wait_for_selector(".modal-body:has-text('has no valid exemption certificate')")
+    page.wait_for_timeout(500)
+    page.screenshot(path=OUT / "order-prompt.png")
+    page.click(".modal-footer button.btn-primary")
+    page.wait_for_selector(".modal button[name=action_send]")
+    page.wait_for_timeout(500)
+    page.screenshot(path=OUT / "request-wizard.png")
+    page.click(".modal button[name=action_send]")
+    page.wait_for_selector(".o-mail-Message-body:has-text('Certificate request sent')")
+    page.click("a[name=other_information]")
+    link = page.locator(".o_field_widget[name=certcapture_invitation_ids] a[href*='/certexpress/']")
+    return link.first.get_attribute("href")
+
+
+def upload_as_customer(browser, link, pdf_path):
+    page = browser.new_page(viewport={"width": 1000, "height": 1000})
+    page.goto(link)
+    page.fill("input[name=exemption_number]", "EX-2026-4471")
+    page.select_option("select[name=reason]", label="RESALE")
+    page.fill("input[name=signed_date]", date.today().isoformat())
+    page.fill("input[name=expiration_date]", (date.today() + timedelta(days=1095)).isoformat())
+    page.set_input_files("input[name=document]", str(pdf_path))
+    page.screenshot(path=OUT / "certexpress-upload.png", full_page=True)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:has-text('Thank you')")
+
+
+def customer_tab_after_refresh(page):
+    page.goto(f"{ODOO}/odoo/contacts")
+    page.locator(".o_searchview_input").fill(CUSTOMER)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(800)
+    page.locator(f".o_kanban_record:has-text('{CUSTOMER}')").first.click()
+    page.click("a[name=certcapture_tax_exemption]")
+    page.click("button[name=action_certcapture_refresh]")
+    page.wait_for_selector(".o_field_widget[name=certificate_status]:has-text('Valid')")
+    page.wait_for_timeout(500)
+    page.screenshot(path=OUT / "customer-tab.png")
+
+
+def settings(page):
+    page.goto(f"{ODOO}/odoo/settings#sale_management")
+    page.locator("#certcapture_behaviour").scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=OUT / "settings.png")
 
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
+    pdf_path = OUT.parent.parent / ".work" / "screenshot-certificate.pdf"
+    pdf_path.parent.mkdir(exist_ok=True)
+    pdf_path.write_bytes(PDF)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium",
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"{ODOO}/web/login")
-        page.fill("input[name=login]", "admin")
-        page.fill("input[name=password]", "admin")
-        page.click("button[type=submit]")
-        page.wait_for_url("**/odoo**")
-
-        # The settings block.
-        page.goto(f"{ODOO}/odoo/settings#sale_management")
-        page.locator("#certcapture_behaviour").scroll_into_view_if_needed()
-        page.wait_for_timeout(1000)
-        page.screenshot(path=OUT / "settings.png")
-
-        # The order prompt, right after the first save.
-        page.goto(f"{ODOO}/odoo/action-sale.action_quotations_with_onboarding/new")
-        page.locator(".o_field_widget[name=partner_id] input").fill(CUSTOMER)
-        page.locator(f".ui-menu-item > a:has-text('{CUSTOMER}')").first.click()
-        page.wait_for_timeout(800)
-        page.click(".o_form_button_save")
-        page.wait_for_selector(".modal-body:has-text('has no valid exemption certificate')")
-        page.wait_for_timeout(500)
-        page.screenshot(path=OUT / "order-prompt.png")
-        page.click(".modal-footer button.btn-primary")
-        page.wait_for_selector(".modal button[name=action_send]")
-        page.wait_for_timeout(500)
-        page.screenshot(path=OUT / "request-wizard.png")
-        page.click(".modal button[name=action_send]")
-        page.wait_for_selector(".o-mail-Message-body:has-text('Certificate request sent')")
-        page.wait_for_timeout(800)
-        page.screenshot(path=OUT / "order-after-request.png")
-
-        # The customer's Tax Exemption tab.
-        page.goto(f"{ODOO}/odoo/contacts")
-        page.locator(".o_searchview_input").fill(CUSTOMER)
-        page.keyboard.press("Enter")
-        page.wait_for_timeout(800)
-        page.locator(f".o_kanban_record:has-text('{CUSTOMER}')").first.click()
-        page.click("a[name=certcapture_tax_exemption], .nav-link:has-text('Tax Exemption')")
-        page.wait_for_timeout(800)
-        page.screenshot(path=OUT / "customer-tab.png", full_page=True)
+        log_in(page)
+        link = order_and_request(page)
+        upload_as_customer(browser, link, pdf_path)
+        customer_tab_after_refresh(page)
+        settings(page)
         browser.close()
     print(f"screenshots written to {OUT}")
     return 0

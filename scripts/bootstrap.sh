@@ -104,7 +104,9 @@ if [ -n "$odoo_src" ] && ! pg_ok; then
       mkdir -p "$cluster"; [ "$(id -u)" = 0 ] && chown postgres "$cluster" "$work"
       run_pg "'$pgbin/initdb' -D '$cluster' -A trust -U postgres >/dev/null"
     fi
-    run_pg "'$pgbin/pg_ctl' -D '$cluster' -o \"-p $PGPORT -k '$work' -c listen_addresses=''\" -l '$cluster/server.log' -w start >/dev/null"
+    if ! pg_ok; then  # a cluster started by an earlier run may still be up
+      run_pg "'$pgbin/pg_ctl' -D '$cluster' -o \"-p $PGPORT -k '$work' -c listen_addresses=''\" -l '$cluster/server.log' -w start >/dev/null"
+    fi
   fi
 fi
 if [ -n "$odoo_src" ]; then

@@ -179,8 +179,14 @@ class OdooTiers:
         shutil.rmtree(filestore(name), ignore_errors=True)
 
     def template_name(self):
+        # Keyed by the Odoo release, the base modules and the server: Odoo's
+        # filestore folders are named after databases only, so two servers
+        # (the machine's and a private cluster) must not share a name.
         release = (self.odoo_src / "odoo" / "release.py").read_bytes()
-        key = hashlib.sha256(release + ",".join(BASE_MODULES).encode()).hexdigest()[:10]
+        server = f"{os.environ.get('PGHOST', '')}:{os.environ.get('PGPORT', '')}"
+        key = hashlib.sha256(
+            release + ",".join(BASE_MODULES).encode() + server.encode()
+        ).hexdigest()[:10]
         return f"certcapture_tmpl_{key}"
 
     def ensure_template(self):
@@ -205,6 +211,7 @@ class OdooTiers:
         if code != 0:
             raise RuntimeError(f"building the template database failed (exit {code})")
         self.psql(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        shutil.rmtree(filestore(name), ignore_errors=True)  # left by a dropped template
         if filestore(building).exists():
             filestore(building).rename(filestore(name))
         return name

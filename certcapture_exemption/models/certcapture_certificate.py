@@ -148,19 +148,6 @@ class CertCaptureCertificate(models.Model):
             record = self.create({**values, "partner_id": partner.id, "company_id": company.id})
         return record
 
-    def _needs_download(self, api_certificate, partners, company):
-        if not api_certificate.document_exists:
-            return False
-        for partner in partners:
-            record = self._find_remote(api_certificate.id, partner, company)
-            if (
-                not record
-                or not record.pdf
-                or (record.remote_modified_date != naive_utc(api_certificate.modified_date))
-            ):
-                return True
-        return False
-
     @api.model
     def _ingest(self, client, api_certificate, company, partners=None):
         """Bring one API certificate in; returns the partners it touched.
@@ -184,17 +171,36 @@ class CertCaptureCertificate(models.Model):
                 )
         if not partners:
             return partners
+        existing = {
+            record.partner_id: record
+            for record in self.with_context(active_test=False).search(
+                [
+                    ("company_id", "=", company.id),
+                    ("certcapture_id", "=", api_certificate.id),
+                    ("partner_id", "in", partners.ids),
+                ]
+            )
+        }
+        modified = naive_utc(api_certificate.modified_date)
+
+        def already_pulled(record):
+            return (
+                record
+                and record.remote_modified_date == modified
+                and (record.pdf or not api_certificate.document_exists)
+            )
+
+        stale = [partner for partner in partners if not already_pulled(existing.get(partner))]
+        if not stale:
+            return self.env["res.partner"]  # pulled before and unchanged since
         pdf = None
-        if self._needs_download(api_certificate, partners, company):
+        if api_certificate.document_exists:
             pdf = client.download_certificate_pdf(api_certificate.id)
         changed = self.env["res.partner"]
-        for partner in partners:
-            before = self._find_remote(api_certificate.id, partner, company)
-            before_key = (before.remote_modified_date, before.valid) if before else None
+        for partner in stale:
             record = self._upsert_from_api(api_certificate, partner, company, pdf=pdf)
-            if before_key != (record.remote_modified_date, record.valid):
-                changed |= partner
-                partner._certcapture_log_certificate(record)
+            changed |= partner
+            partner._certcapture_log_certificate(record)
         if changed:
             changed._certcapture_apply_best_certificate()
             self.env["certcapture.status.cache"]._invalidate(changed)

@@ -1,5 +1,7 @@
 from odoo.tests import Form, tagged
 
+from certcapture_sandbox import SandboxConfig, SandboxServer
+
 from .common import CertCaptureCase
 
 
@@ -31,6 +33,24 @@ class TestSettings(CertCaptureCase):
         ok, message = self.env["certcapture.service"]._test_connection(self.company)
         self.assertFalse(ok)
         self.assertIn("could not be reached", message)
+
+    def test_ecm_not_provisioned(self):
+        sandbox = SandboxServer(SandboxConfig(not_provisioned=("NOECM",)), port=0)
+        sandbox.start()
+        self.addCleanup(sandbox.stop)
+        self.company.write(
+            {
+                "certcapture_custom_url": sandbox.url,
+                "certcapture_company_code": "NOECM",
+                "certcapture_company_id": 0,
+            }
+        )
+        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        self.assertFalse(ok)
+        self.assertIn("not provisioned", message)
+        order = self.create_order()
+        self.assertEqual(order.certcapture_status, "error")
+        self.assertIn("not set up for AvaTax company NOECM", order.certcapture_message)
 
     def test_refresh_lists_maps_zones_to_states(self):
         zone = self.env["certcapture.exposure.zone"].search([("region", "=", "WA")])

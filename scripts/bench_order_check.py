@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import odoo  # noqa: E402
 from odoo import SUPERUSER_ID, Command, api  # noqa: E402
+from odoo_options import odoo_options  # noqa: E402
 
 from certcapture_sandbox import SandboxConfig, SandboxServer  # noqa: E402
 
@@ -45,20 +46,7 @@ def main():
     parser.add_argument("--orders", type=int, default=30)
     args = parser.parse_args()
     odoo_src = os.environ["ODOO_SRC"]
-    odoo.tools.config.parse_config(
-        [
-            "--addons-path",
-            f"{odoo_src}/odoo/addons,{odoo_src}/addons,{ROOT}",
-            "--db_host",
-            os.environ.get("PGHOST", "127.0.0.1"),
-            "--db_port",
-            os.environ.get("PGPORT", "5432"),
-            "--db_user",
-            os.environ.get("PGUSER", "odoo"),
-            "--log-level",
-            "warn",
-        ]
-    )
+    odoo.tools.config.parse_config([*odoo_options(odoo_src), "--log-level", "warn"])
     registry = odoo.modules.registry.Registry(args.db)
     with SandboxServer(SandboxConfig()) as sandbox, registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})

@@ -13,6 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from odoo_options import odoo_options
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".work"
 DATABASE = os.environ.get("CERTCAPTURE_DEMO_DB", "certcapture_demo")
@@ -65,18 +67,7 @@ def main():
         return 2
     WORK.mkdir(exist_ok=True)
     odoo_bin = [sys.executable, str(Path(odoo_src) / "odoo-bin")]
-    options = [
-        "--addons-path",
-        ",".join([f"{odoo_src}/odoo/addons", f"{odoo_src}/addons", str(ROOT)]),
-        "--db_host",
-        os.environ.get("PGHOST", "127.0.0.1"),
-        "--db_port",
-        os.environ.get("PGPORT", "5432"),
-        "--db_user",
-        os.environ.get("PGUSER", "odoo"),
-        "-d",
-        DATABASE,
-    ]
+    options = [*odoo_options(odoo_src), "-d", DATABASE]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     say(f"installing or updating certcapture_exemption (with demo data) in {DATABASE}")
     subprocess.run(

@@ -24,6 +24,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from odoo_options import addons_path, odoo_options
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".work"
 ADDON = "certcapture_exemption"
@@ -139,17 +141,8 @@ class OdooTiers:
     def __init__(self, odoo_src):
         self.odoo_src = Path(odoo_src)
         self.odoo_bin = [sys.executable, str(self.odoo_src / "odoo-bin")]
-        self.addons_path = ",".join(
-            [str(self.odoo_src / "odoo" / "addons"), str(self.odoo_src / "addons"), str(ROOT)]
-        )
-        self.db_args = [
-            "--db_host",
-            os.environ.get("PGHOST", "127.0.0.1"),
-            "--db_port",
-            os.environ.get("PGPORT", "5432"),
-            "--db_user",
-            os.environ.get("PGUSER", "odoo"),
-        ]
+        self.addons_path = addons_path(self.odoo_src)
+        self.options = odoo_options(self.odoo_src)
         # The sandbox package lives at the top of the repository; the add-on's
         # tests start it in-process.
         self.env = {
@@ -158,7 +151,7 @@ class OdooTiers:
 
     def odoo(self, db, *args):
         """An odoo-bin command line on database ``db``."""
-        return [*self.odoo_bin, *self.db_args, "--addons-path", self.addons_path, "-d", db, *args]
+        return [*self.odoo_bin, *self.options, "-d", db, *args]
 
     # -- databases
 

@@ -1,6 +1,7 @@
 from . import certcapture_service
 from . import res_company
 from . import res_config_settings
+from . import certcapture_api_list
 from . import certcapture_exposure_zone
 from . import certcapture_exempt_reason
 from . import certcapture_certificate

@@ -13,10 +13,14 @@ from contextlib import contextmanager
 
 from odoo import _, api, models
 from odoo.exceptions import UserError
+from odoo.modules.module import get_manifest
 
 from .. import ecm
 
 _logger = logging.getLogger(__name__)
+
+# Named in every request's X-Avalara-Client header.
+ADDON_VERSION = get_manifest("certcapture_exemption")["version"]
 
 
 class CertCaptureUserError(UserError):
@@ -52,7 +56,6 @@ class CertCaptureService(models.AbstractModel):
             raise CertCaptureUserError(
                 _("CertCapture of %s: set the AvaTax company code in Settings.", company.name)
             )
-        version = self.env["ir.module.module"].sudo()._get("certcapture_exemption").latest_version
         try:
             client = ecm.EcmClient(
                 company._certcapture_base_url(),
@@ -61,7 +64,7 @@ class CertCaptureService(models.AbstractModel):
                 company_id=company.certcapture_company_id or None,
                 connect_timeout=company.certcapture_connect_timeout or 5.0,
                 read_timeout=company.certcapture_read_timeout or 30.0,
-                app_version=version or "18.0.1.0.0",
+                app_version=ADDON_VERSION,
             )
         except ecm.EcmError as error:
             raise CertCaptureUserError(self._user_message(error, company)) from error
@@ -142,6 +145,14 @@ class CertCaptureService(models.AbstractModel):
         if isinstance(error, ecm.NotFoundError):
             return _("CertCapture does not know this record: %s", detail)
         return _("CertCapture refused the request: %s", detail)
+
+    @api.model
+    def _notification(self, title, message, kind="success", next_action=None):
+        """A toast for a button's answer; failures stay until closed."""
+        params = {"title": title, "message": message, "type": kind, "sticky": kind != "success"}
+        if next_action:
+            params["next"] = next_action
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
 
     # ------------------------------------------------------- settings actions
 

@@ -64,25 +64,14 @@ class ResConfigSettings(models.TransientModel):
                     }
                 )
 
-    def _certcapture_notification(self, title, message, kind):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": title,
-                "message": message,
-                "type": kind,
-                "sticky": kind != "success",
-            },
-        }
-
     def action_certcapture_test_connection(self):
         self.ensure_one()
         # Settings are saved first so the test uses what is on the screen.
         self.execute()
-        ok, message = self.env["certcapture.service"]._test_connection(self.company_id)
+        service = self.env["certcapture.service"]
+        ok, message = service._test_connection(self.company_id)
         title = _("CertCapture connection") if ok else _("CertCapture connection failed")
-        return self._certcapture_notification(title, message, "success" if ok else "danger")
+        return service._notification(title, message, "success" if ok else "danger")
 
     def action_certcapture_refresh_lists(self):
         self.ensure_one()
@@ -93,12 +82,12 @@ class ResConfigSettings(models.TransientModel):
             zones=zones,
             reasons=reasons,
         )
-        return self._certcapture_notification(_("CertCapture lists"), message, "success")
+        return self.env["certcapture.service"]._notification(_("CertCapture lists"), message)
 
     def action_certcapture_pull_now(self):
         self.ensure_one()
         self.execute()
         self._certcapture_pull_cron().sudo()._trigger()
-        return self._certcapture_notification(
-            _("CertCapture"), _("Certificates will be pulled in the background shortly."), "success"
+        return self.env["certcapture.service"]._notification(
+            _("CertCapture"), _("Certificates will be pulled in the background shortly.")
         )

@@ -244,16 +244,21 @@ class ResPartner(models.Model):
         """Pull this customer's certificates now."""
         self.ensure_one()
         partner = self.commercial_partner_id
+        service = self.env["certcapture.service"]
         try:
             changed = self.env["certcapture.certificate"]._pull_partner(partner, self.env.company)
         except CertCaptureUserError as error:
-            return _notification(_("CertCapture"), str(error.args[0]), "warning")
+            return service._notification(_("CertCapture"), str(error.args[0]), "warning")
         message = (
             _("New or changed certificates received.")
             if changed
             else _("Nothing new in CertCapture for this customer.")
         )
-        return _notification(_("CertCapture"), message, "success", reload=True)
+        return service._notification(
+            _("CertCapture"),
+            message,
+            next_action={"type": "ir.actions.client", "tag": "soft_reload"},
+        )
 
     def action_view_certificates(self):
         self.ensure_one()
@@ -263,10 +268,3 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
-
-
-def _notification(title, message, kind, reload=False):
-    params = {"title": title, "message": message, "type": kind}
-    if reload:
-        params["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
-    return {"type": "ir.actions.client", "tag": "display_notification", "params": params}

@@ -85,13 +85,8 @@ class CertCaptureRequestWizard(models.TransientModel):
             self.order_id.with_context(certcapture_no_recheck=True).write(
                 {"certcapture_status": "pending", "certcapture_prompt": False}
             )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("Certificate request sent"),
-                "message": body,
-                "type": "success",
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return self.env["certcapture.service"]._notification(
+            _("Certificate request sent"),
+            body,
+            next_action={"type": "ir.actions.act_window_close"},
+        )

@@ -20,9 +20,16 @@ ORDER_CHECK_STATUSES = [
     ("missing", "Certificate missing"),
     ("expired", "Certificate expired"),
     ("pending", "Request pending"),
+    ("incomplete", "Customer address incomplete"),
     ("unknown", "Not checked"),
+    ("not_applicable", "Not applicable"),
     ("error", "Check failed"),
 ]
+
+# What CertCapture needs of a customer's address before any call (AvaTax's
+# CustomerModel, docs/api-reference.md); the state in the US and Canada only.
+CUSTOMER_ADDRESS_FIELDS = ("street", "city", "zip", "country_id")
+COUNTRIES_WITH_REQUIRED_STATE = ("US", "CA")
 
 # The customer's certificate situation, as its form shows it.
 PARTNER_CERTIFICATE_STATUSES = [
@@ -40,6 +47,8 @@ EXPIRING_SOON_DAYS = 30
 DEFAULT_TIME_BUDGET_SECONDS = 10.0
 PULL_BATCH_SIZE = 50
 RETRY_BATCH_SIZE = 50
+# A certificate the pull had to skip is tried again this many times.
+PULL_FAILURE_MAX_ATTEMPTS = 10
 # Requests older than this are no longer followed by the scheduled job.
 FOLLOW_REQUEST_DAYS = 30
 # Failed checks older than this are left to the user (the order went on).

@@ -149,6 +149,10 @@ class SandboxServer:
         """
         return add_certificate(self.app, customer_code, **fields)
 
+    def delete_customer(self, customer_code: str, company_code: str = "DEFAULT") -> None:
+        """Delete a customer, as a CertCapture user can in its web app."""
+        self.app.store.delete_customer(self.company_id(company_code), customer_code)
+
     def make_invitations_ready(self) -> int:
         """Make every pending invitation Ready now; how many there were."""
         return self.app.store.make_invitations_ready()

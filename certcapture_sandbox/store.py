@@ -102,6 +102,14 @@ class Store:
             self._save()
             return created
 
+    def delete_customer(self, company_id: int, code: str) -> None:
+        """Forget a customer, as a user deleting it in CertCapture's web app."""
+        with self._lock:
+            customer_id = self._customer_id(company_id, code)
+            del self._customers[customer_id]
+            del self._customer_ids[(company_id, code)]
+            self._save()
+
     def replace_customer(self, company_id: int, code: str, fields: dict) -> dict:
         """PUT semantics: ``fields`` replaces every writable field."""
         with self._lock:

@@ -744,3 +744,24 @@ def test_time_budgets_nest_and_end():
             assert transport.deadline < outer
         assert transport.deadline == outer
     assert transport.deadline is None
+
+
+def test_an_unreadable_record_is_handed_over_and_the_page_goes_on():
+    good = {"id": 1, "modifiedDate": "2024-05-01T10:00:00Z"}
+    bad = {"id": 2, "modifiedDate": "May 1st"}
+    client, _, _ = make_client(fetch_reply([good, bad, {**good, "id": 3}], count=3))
+    unreadable = []
+    ids = [
+        c.id
+        for c in client.iter_certificates_changed_since(
+            None, on_unreadable=lambda raw, error: unreadable.append((raw["id"], str(error)))
+        )
+    ]
+    assert ids == [1, 3]
+    assert unreadable[0][0] == 2 and "modifiedDate" in unreadable[0][1]
+
+
+def test_an_unreadable_record_stops_the_iteration_by_default():
+    client, _, _ = make_client(fetch_reply([{"id": 2, "modifiedDate": "May 1st"}], count=1))
+    with pytest.raises(ProtocolError):
+        list(client.iter_certificates_changed_since(None))

@@ -186,16 +186,19 @@ class EcmClient:
             )
         return model.from_api(answer[0])
 
-    def _iter_pages(self, model, path, params, page_size):
+    def _iter_pages(self, model, path, params, page_size, on_unreadable=None):
         """Records page by page (``$top``/``$skip``), holding one page at a time.
 
         Arguments are checked now, pages are fetched as the iterator is consumed;
         it stops at a short page or once ``@recordsetCount`` records were read.
+        A record that cannot be read raises ProtocolError, unless
+        ``on_unreadable(raw_record, error)`` is given: then it is handed the
+        record and the error, and the others go on.
         """
         _check_page_size(page_size)
-        return self._fetch_pages(model, path, params, page_size)
+        return self._fetch_pages(model, path, params, page_size, on_unreadable)
 
-    def _fetch_pages(self, model, path, params, page_size):
+    def _fetch_pages(self, model, path, params, page_size, on_unreadable):
         skip = 0
         while True:
             data = self._transport.request_json(
@@ -203,7 +206,14 @@ class EcmClient:
             )
             records, total = _fetch_result(data, "GET", path)
             for record in records:
-                yield model.from_api(record)
+                try:
+                    item = model.from_api(record)
+                except ProtocolError as error:
+                    if on_unreadable is None:
+                        raise
+                    on_unreadable(record, error)
+                    continue
+                yield item
             skip += len(records)
             if len(records) < page_size or (total is not None and skip >= total):
                 return
@@ -300,13 +310,16 @@ class EcmClient:
             page_size,
         )
 
-    def iter_certificates_changed_since(self, since, *, page_size=100):
+    def iter_certificates_changed_since(self, since, *, page_size=100, on_unreadable=None):
         """Certificates modified after ``since`` (all if None), oldest change first, with
-        their customers. A naive ``since`` is taken as UTC."""
+        their customers. A naive ``since`` is taken as UTC. ``on_unreadable``: see
+        ``_iter_pages`` (a pull skips a bad certificate instead of stopping)."""
         params = {"$include": const.INCLUDE_CUSTOMERS, "$orderBy": "modifiedDate"}
         if since is not None:
             params["$filter"] = f"modifiedDate gt {_odata_string(format_datetime(since))}"
-        return self._iter_pages(Certificate, self._company_path("certificates"), params, page_size)
+        return self._iter_pages(
+            Certificate, self._company_path("certificates"), params, page_size, on_unreadable
+        )
 
     def get_certificate(self, certificate_id, *, include_customers=True):
         """One certificate; NotFoundError if there is none."""

@@ -10,3 +10,4 @@ from . import certcapture_certificate_request
 from . import certcapture_status_cache
 from . import res_partner
 from . import sale_order
+from . import certcapture_pull_failure

@@ -1,4 +1,15 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+# What only CertCapture says about a certificate: written by the sync engine
+# (as superuser), never by a user.
+CERTCAPTURE_ONLY_FIELDS = (
+    "certcapture_id",
+    "verified",
+    "status",
+    "ecm_status",
+    "remote_modified_date",
+)
 
 
 class CertCaptureCertificate(models.Model):
@@ -43,6 +54,26 @@ class CertCaptureCertificate(models.Model):
     is_current = fields.Boolean(
         "Currently Valid", compute="_compute_is_current", search="_search_is_current"
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_certcapture_only_fields(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_certcapture_only_fields([vals])
+        if not self.env.su and self.filtered(lambda c: c.source == "pulled"):
+            raise AccessError(_("A certificate pulled from CertCapture changes in CertCapture."))
+        return super().write(vals)
+
+    def _check_certcapture_only_fields(self, vals_list):
+        if self.env.su:
+            return
+        for vals in vals_list:
+            if vals.get("source") == "pulled" or any(vals.get(f) for f in CERTCAPTURE_ONLY_FIELDS):
+                raise AccessError(
+                    _("Only certificates entered by hand can be recorded or changed in Odoo.")
+                )
 
     def init(self):
         # One record per pulled certificate and customer; hand-entered ones

@@ -11,9 +11,10 @@ records and get back records or results, never a client.
 """
 
 import logging
+import time
 from contextlib import contextmanager
 
-from odoo import _, api, models
+from odoo import _, api, http, models
 from odoo.exceptions import UserError
 from odoo.modules.module import get_manifest
 
@@ -81,10 +82,21 @@ class CertCaptureService(models.AbstractModel):
 
     @api.model
     def _time_budget(self, company):
-        """Seconds all calls of one session may take, or None for a job."""
-        if self.env.context.get(JOB_CONTEXT_KEY):
+        """Seconds left for the calls of a session, or None for a job.
+
+        Inside a person's HTTP request the budget is shared by every session
+        the request opens (a save may sync, pull and check): its deadline is
+        kept on the request. Outside one, each session gets the full budget."""
+        if self.env.context.get(JOB_CONTEXT_KEY) or not company.certcapture_time_budget:
             return None
-        return company.certcapture_time_budget or None
+        budget = company.certcapture_time_budget
+        if not http.request:
+            return budget
+        deadline = getattr(http.request, "_certcapture_deadline", None)
+        if deadline is None:
+            deadline = time.monotonic() + budget
+            http.request._certcapture_deadline = deadline
+        return max(0.0, deadline - time.monotonic())
 
     @contextmanager
     def _session(self, company):

@@ -16,9 +16,16 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from odoo import _, api, fields, models
+from psycopg2.errors import UniqueViolation
 
 from .. import ecm
-from ..const import FOLLOW_REQUEST_DAYS, PULL_BATCH_SIZE, RETRY_BATCH_SIZE, RETRY_MAX_AGE_DAYS
+from ..const import (
+    FOLLOW_REQUEST_DAYS,
+    PULL_BATCH_SIZE,
+    PULL_FAILURE_MAX_ATTEMPTS,
+    RETRY_BATCH_SIZE,
+    RETRY_MAX_AGE_DAYS,
+)
 from .certcapture_service import JOB_CONTEXT_KEY, CertCaptureUserError
 
 _logger = logging.getLogger(__name__)
@@ -26,6 +33,11 @@ _logger = logging.getLogger(__name__)
 # pg_try_advisory_xact_lock(namespace, company id): one pull per company at a
 # time, whoever starts it (the scheduled job, a button, an order update).
 PULL_LOCK_NAMESPACE = 0x43435055  # "CCPU"
+
+# Failures that belong to one certificate (its file, its data): it is
+# recorded and skipped. Any other failure (CertCapture down, refusing,
+# rate limiting) stops the batch, to be resumed as a whole.
+ITEM_FAULTS = (ecm.ProtocolError, ecm.NotFoundError)
 
 
 def naive_utc(moment):
@@ -64,7 +76,7 @@ class CertCaptureSync(models.AbstractModel):
             postal_code=partner.zip or None,
             region=partner.state_id.code or None,
             country=partner.country_id.code or None,
-            email_address=partner.certcapture_ap_email or partner.email or None,
+            email_address=partner._certcapture_request_recipient() or None,
             phone_number=partner.phone or None,
             contact_name=partner.child_ids[:1].name or None,
             is_bill=True,
@@ -113,24 +125,56 @@ class CertCaptureSync(models.AbstractModel):
         self._note(partner, _("Customer %s sent to CertCapture.", payload.customer_code))
         return payload.customer_code
 
+    @api.model
+    def _forget_customer(self, partner, company):
+        """CertCapture no longer knows the customer: the next sync creates it."""
+        partner.commercial_partner_id.sudo().with_company(company).write(
+            {"certcapture_id": 0, "certcapture_sync_hash": False}
+        )
+
+    @api.model
+    def _for_customer(self, client, partner, company, call):
+        """``call(customer_code)`` after syncing the customer; if CertCapture
+        answers that it does not know the customer (deleted there since it was
+        last sent), the customer is sent again and the call made once more."""
+        code = self._sync_customer(client, partner, company)
+        try:
+            return call(code)
+        except ecm.NotFoundError:
+            _logger.info("CertCapture customer %s is gone: sending it again", code)
+            self._forget_customer(partner, company)
+            return call(self._sync_customer(client, partner, company))
+
     # ------------------------------------------------------------- status
 
     @api.model
     def _exemption_status(self, partner, company, state):
         """(status, certificate) of ``partner`` for ``state``: "exempt" or
-        "missing", asking CertCapture (after syncing the customer) unless the
-        cache is fresh."""
+        "missing". A current certificate typed in Odoo and not yet in
+        CertCapture counts; otherwise CertCapture is asked (after syncing the
+        customer) unless the cached answer is fresh."""
         partner = partner.commercial_partner_id
+        local = partner._certcapture_local_certificate(state, company)
+        if local:
+            return "exempt", local
         cache = self.env["certcapture.status.cache"].sudo()
         cached = cache._lookup(partner, company, state)
         if cached:
             return cached.status, cached.certificate_id
         with self._service()._session(company) as client:
-            code = self._sync_customer(client, partner, company)
-            answer = client.get_exemption_status(code, state.code, state.country_id.code)
+            answer = self._for_customer(
+                client,
+                partner,
+                company,
+                lambda code: client.get_exemption_status(code, state.code, state.country_id.code),
+            )
         certificate = self.env["certcapture.certificate"]
-        if answer.certificate:
-            certificate = self._upsert_certificate(answer.certificate, partner, company)
+        if answer.certificate and not self._pull_running(company):
+            # The answer's certificate, linked to the order; its PDF comes
+            # with the pull. Left to the pull while one is running.
+            certificate = self._upsert_certificate(
+                answer.certificate, partner, company, on_conflict="skip"
+            )
         status = "exempt" if answer.is_exempt else "missing"
         cache._store(partner, company, state, status, certificate)
         return status, certificate
@@ -170,9 +214,14 @@ class CertCaptureSync(models.AbstractModel):
         }
 
     @api.model
-    def _upsert_certificate(self, api_certificate, partner, company, pdf=None):
-        """Create or update the record of a CertCapture certificate."""
-        certificates = self.env["certcapture.certificate"].sudo()
+    def _upsert_certificate(self, api_certificate, partner, company, pdf=None, on_conflict="raise"):
+        """Create or update the record of a CertCapture certificate.
+
+        Two transactions may insert the same certificate at once (an order
+        check and a pull): the second one hits the unique index. With
+        ``on_conflict="skip"`` it then returns an empty recordset (the other
+        transaction holds the record); with "raise" the error propagates."""
+        certificates = self.env["certcapture.certificate"].sudo().with_company(company)
         values = self._certificate_values(api_certificate)
         if pdf:
             values["pdf"] = base64.b64encode(pdf)
@@ -189,11 +238,22 @@ class CertCaptureSync(models.AbstractModel):
         )
         if record:
             record.write(values)
-        else:
-            record = certificates.create(
-                {**values, "partner_id": partner.id, "company_id": company.id}
+            return record
+        try:
+            with self.env.cr.savepoint():
+                return certificates.create(
+                    {**values, "partner_id": partner.id, "company_id": company.id}
+                )
+        except UniqueViolation:
+            if on_conflict != "skip":
+                raise
+            _logger.info(
+                "CertCapture certificate %s of partner %s is being recorded by another "
+                "transaction: left to it",
+                api_certificate.id,
+                partner.id,
             )
-        return record
+            return certificates.browse()
 
     @api.model
     def _ingest(self, client, api_certificate, company, partners=None):
@@ -289,20 +349,37 @@ class CertCaptureSync(models.AbstractModel):
         return self.env.cr.fetchone()[0]
 
     @api.model
+    def _pull_running(self, company):
+        """Whether another transaction is pulling the company's certificates
+        now (a look at the pull lock that does not keep it)."""
+        self.env.cr.execute(
+            """SELECT EXISTS (
+                 SELECT 1 FROM pg_locks
+                  WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+                    AND classid = %s AND objid = %s)""",
+            (PULL_LOCK_NAMESPACE, company.id),
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
     def _pull_company_batch(self, company, batch_size=PULL_BATCH_SIZE):
         """Pull the next batch of certificates changed since the company's
         watermark. Returns (certificates processed, whether more remain).
 
         The watermark only moves once the whole batch is in, and a batch never
         ends between two certificates of the same modification time, so a
-        failure or a restart resumes exactly where the last success ended."""
+        failure or a restart resumes exactly where the last success ended. A
+        certificate that cannot be brought in (its file, its data) is recorded
+        as a pull failure and skipped; it does not hold the others back."""
         company = company.sudo()
-        batch, more = [], False
+        batch, more, unreadable = [], False, []
         with self._service()._session(company) as client:
             watermark = company.certcapture_pull_watermark
             since = datetime.fromisoformat(watermark) if watermark else None
             for api_certificate in client.iter_certificates_changed_since(
-                since, page_size=batch_size
+                since,
+                page_size=batch_size,
+                on_unreadable=lambda raw, error: unreadable.append((raw, error)),
             ):
                 if len(batch) >= batch_size and (
                     api_certificate.modified_date != batch[-1].modified_date
@@ -310,26 +387,121 @@ class CertCaptureSync(models.AbstractModel):
                     more = True
                     break
                 batch.append(api_certificate)
+            for raw, error in unreadable:
+                self._record_pull_failure(company, raw, error)
             for api_certificate in batch:
-                self._ingest(client, api_certificate, company)
+                self._ingest_or_record(client, api_certificate, company)
         if batch and batch[-1].modified_date:
             company.certcapture_pull_watermark = batch[-1].modified_date.isoformat()
-        return len(batch), more
+        return len(batch) + len(unreadable), more
+
+    @api.model
+    def _ingest_or_record(self, client, api_certificate, company):
+        """Ingest one certificate; a fault of its own is recorded, not raised.
+        Returns whether it came in."""
+        try:
+            with self.env.cr.savepoint():
+                self._ingest(client, api_certificate, company)
+        except ITEM_FAULTS as error:
+            self._record_pull_failure(company, api_certificate, error)
+            return False
+        self._resolve_pull_failure(company, api_certificate.id)
+        return True
+
+    @api.model
+    def _record_pull_failure(self, company, api_certificate, error):
+        """Remember a certificate that could not be pulled (an API object, or
+        the raw JSON of one that could not be read)."""
+        if isinstance(api_certificate, dict):
+            certificate_id = api_certificate.get("id")
+            codes = [
+                customer.get("customerCode")
+                for customer in api_certificate.get("customers") or ()
+                if isinstance(customer, dict)
+            ]
+        else:
+            certificate_id = api_certificate.id
+            codes = [customer.customer_code for customer in api_certificate.customers]
+        if not isinstance(certificate_id, int) or isinstance(certificate_id, bool):
+            _logger.warning("CertCapture sent a certificate without an id: %s", error)
+            return
+        message = str(error)
+        _logger.warning("CertCapture certificate %s skipped: %s", certificate_id, message)
+        failures = self.env["certcapture.pull.failure"].sudo()
+        failure = failures.search(
+            [("company_id", "=", company.id), ("certcapture_id", "=", certificate_id)]
+        )
+        now = fields.Datetime.now()
+        values = {
+            "message": message,
+            "last_attempt": now,
+            "customer_codes": ", ".join(filter(None, map(str, codes))) or False,
+        }
+        if failure:
+            failure.write({**values, "attempts": failure.attempts + 1, "state": "open"})
+        else:
+            failures.create({**values, "company_id": company.id, "certcapture_id": certificate_id})
+
+    @api.model
+    def _resolve_pull_failure(self, company, certificate_id):
+        self.env["certcapture.pull.failure"].sudo().search(
+            [
+                ("company_id", "=", company.id),
+                ("certcapture_id", "=", certificate_id),
+                ("state", "=", "open"),
+            ]
+        ).write({"state": "resolved"})
+
+    @api.model
+    def _retry_pull_failures(self, company, failures=None, limit=20):
+        """Try again the certificates earlier pulls had to skip."""
+        if failures is None:
+            failures = (
+                self.env["certcapture.pull.failure"]
+                .sudo()
+                .search(
+                    [
+                        ("company_id", "=", company.id),
+                        ("state", "=", "open"),
+                        ("attempts", "<", PULL_FAILURE_MAX_ATTEMPTS),
+                    ],
+                    limit=limit,
+                    order="last_attempt, id",
+                )
+            )
+        if not failures:
+            return 0
+        pulled = 0
+        with self._service()._session(company) as client:
+            for failure in failures.sudo():
+                try:
+                    api_certificate = client.get_certificate(failure.certcapture_id)
+                except ITEM_FAULTS as error:
+                    self._record_pull_failure(company, {"id": failure.certcapture_id}, error)
+                    continue
+                pulled += self._ingest_or_record(client, api_certificate, company)
+        return pulled
 
     @api.model
     def _pull_customer(self, partner, company):
         """Bring in every certificate CertCapture holds for one customer;
-        returns the partners whose certificates changed. Nothing is pulled
-        while another pull of the company runs."""
+        returns the partners whose certificates changed, or None when another
+        pull of the company is running (it brings them in)."""
         partner = partner.commercial_partner_id.sudo()
         Partner = self.env["res.partner"].sudo()
-        if not partner.certcapture_customer_code or not self._try_pull_lock(company):
+        if not partner.certcapture_customer_code:
             return Partner
+        if not self._try_pull_lock(company):
+            return None
         changed = Partner
         with self._service()._session(company) as client:
-            for api_certificate in client.iter_customer_certificates(
-                partner.certcapture_customer_code
-            ):
+            certificates = self._for_customer(
+                client,
+                partner,
+                company,
+                lambda code: list(client.iter_customer_certificates(code)),
+            )
+            for api_certificate in certificates:
                 changed |= self._ingest(client, api_certificate, company, partners=partner)
         return changed
 
@@ -348,6 +520,8 @@ class CertCaptureSync(models.AbstractModel):
             try:
                 with sync.env.cr.savepoint():
                     count, company_more = sync._pull_company_batch(company, batch_size)
+                    if not company_more:
+                        count += sync._retry_pull_failures(company)
             except CertCaptureUserError as error:
                 _logger.warning("CertCapture pull for company %s failed: %s", company.id, error)
                 continue
@@ -364,12 +538,16 @@ class CertCaptureSync(models.AbstractModel):
         """Send a CertExpress certificate request; returns its record."""
         partner = partner.commercial_partner_id
         with self._service()._session(company) as client:
-            code = self._sync_customer(client, partner, company)
-            result = client.create_invitation(
-                code,
-                recipient,
-                [zone.certcapture_id for zone in zones],
-                [reason.certcapture_id for reason in reasons],
+            result = self._for_customer(
+                client,
+                partner,
+                company,
+                lambda code: client.create_invitation(
+                    code,
+                    recipient,
+                    [zone.certcapture_id for zone in zones],
+                    [reason.certcapture_id for reason in reasons],
+                ),
             )
         invitation = result.invitation
         request = (

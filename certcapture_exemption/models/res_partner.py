@@ -2,10 +2,15 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import email_normalize
 
-from ..const import EXPIRING_SOON_DAYS, PARTNER_CERTIFICATE_STATUSES
+from ..const import (
+    COUNTRIES_WITH_REQUIRED_STATE,
+    CUSTOMER_ADDRESS_FIELDS,
+    EXPIRING_SOON_DAYS,
+    PARTNER_CERTIFICATE_STATUSES,
+)
 from ..notifications import display_notification, soft_reload
+from ..tools import normalize_email
 from .certcapture_service import CertCaptureUserError
 
 # The customer's certificate fields: computed from its best certificate of the
@@ -52,6 +57,9 @@ class ResPartner(models.Model):
         "CertCapture may update it.",
     )
     certcapture_missing_ap_email = fields.Boolean(compute="_compute_certcapture_missing_ap_email")
+    certcapture_address_warning = fields.Char(
+        "Address Incomplete for CertCapture", compute="_compute_certcapture_address_warning"
+    )
     certcapture_customer_code = fields.Char(
         "CertCapture Customer Code",
         copy=False,
@@ -144,9 +152,37 @@ class ResPartner(models.Model):
     @api.depends("certcapture_is_exempt", "certcapture_ap_email", "email")
     def _compute_certcapture_missing_ap_email(self):
         for partner in self:
-            partner.certcapture_missing_ap_email = partner.certcapture_is_exempt and not (
-                partner.certcapture_ap_email or partner.email
+            partner.certcapture_missing_ap_email = (
+                partner.certcapture_is_exempt and not partner._certcapture_request_recipient()
             )
+
+    @api.depends("certcapture_is_exempt", "street", "city", "zip", "country_id", "state_id")
+    def _compute_certcapture_address_warning(self):
+        for partner in self:
+            missing = (
+                partner._certcapture_missing_address_fields()
+                if partner.certcapture_is_exempt
+                else []
+            )
+            partner.certcapture_address_warning = (
+                _("CertCapture needs the full address of a customer: add %s.", ", ".join(missing))
+                if missing
+                else False
+            )
+
+    def _certcapture_missing_address_fields(self):
+        """Labels of the address fields CertCapture requires that are empty."""
+        self.ensure_one()
+        missing = [name for name in CUSTOMER_ADDRESS_FIELDS if not self[name]]
+        if self.country_id.code in COUNTRIES_WITH_REQUIRED_STATE and not self.state_id:
+            missing.append("state_id")
+        return [self._fields[name]._description_string(self.env) for name in missing]
+
+    def _certcapture_request_recipient(self):
+        """Where certificate requests go: the A/P email, else the contact's
+        email, as one bare valid address (or False)."""
+        self.ensure_one()
+        return normalize_email(self.certcapture_ap_email) or normalize_email(self.email)
 
     def _certcapture_company_certificates(self):
         """The partner's certificates of the current company."""
@@ -273,7 +309,7 @@ class ResPartner(models.Model):
     @api.constrains("certcapture_ap_email")
     def _check_certcapture_ap_email(self):
         for partner in self:
-            if partner.certcapture_ap_email and not email_normalize(partner.certcapture_ap_email):
+            if partner.certcapture_ap_email and not normalize_email(partner.certcapture_ap_email):
                 raise ValidationError(
                     _(
                         "%(email)s is not a valid A/P email address (customer %(partner)s).",
@@ -304,14 +340,36 @@ class ResPartner(models.Model):
 
     def _certcapture_ensure_customer_code(self):
         """Give the customer its stable code: its reference when no one else
-        uses it, an automatic code otherwise."""
+        uses it, else one made from its id. The same partner always gets the
+        same code, so a sync lost with a rolled-back transaction finds its
+        customer in CertCapture again instead of creating a second one."""
         for partner in self.filtered(lambda p: not p.certcapture_customer_code):
-            code = partner.ref
-            if not code or self.sudo().search_count(
-                [("certcapture_customer_code", "=", code)], limit=1
-            ):
-                code = self.env["ir.sequence"].sudo().next_by_code("certcapture.customer.code")
+            candidates = [partner.ref] if partner.ref else []
+            base = f"CC{partner.id:06d}"
+            candidates += [base, *(f"{base}-{n}" for n in range(1, 10))]
+            taken = set(
+                self.sudo()
+                .with_context(active_test=False)
+                .search([("certcapture_customer_code", "in", candidates)])
+                .mapped("certcapture_customer_code")
+            )
+            code = next(code for code in candidates if code not in taken)
             partner.sudo().certcapture_customer_code = code
+
+    def _certcapture_local_certificate(self, state, company):
+        """A current certificate for ``state`` typed in Odoo and not yet in
+        CertCapture: until it is there, it is what proves the exemption."""
+        self.ensure_one()
+        # A certificate is a document: a state typed without a PDF is not one.
+        certificates = self.sudo().with_context(bin_size=True).certcapture_certificate_ids
+        return certificates.filtered(
+            lambda c: c.source == "manual"
+            and not c.certcapture_id
+            and c.company_id == company
+            and c.state_id == state
+            and c.is_current
+            and c.pdf
+        )[:1]
 
     # ------------------------------------------------------------ actions
 
@@ -331,6 +389,15 @@ class ResPartner(models.Model):
             )
         except CertCaptureUserError as error:
             return display_notification(_("CertCapture"), str(error.args[0]), "warning")
+        if changed is None:
+            return display_notification(
+                _("CertCapture"),
+                _(
+                    "Certificates are being pulled from CertCapture right now; this customer's "
+                    "come with them. Try again in a minute."
+                ),
+                "info",
+            )
         message = (
             _("New or changed certificates received.")
             if changed

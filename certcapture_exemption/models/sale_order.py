@@ -1,5 +1,6 @@
 import logging
 
+from markupsafe import Markup, escape
 from odoo import _, api, fields, models
 
 from ..const import COUNTRY_CODE, ORDER_CHECK_STATUSES
@@ -8,7 +9,9 @@ from .certcapture_service import CertCaptureUserError
 _logger = logging.getLogger(__name__)
 
 # Statuses that an update of the order tries to resolve by pulling again.
-UNRESOLVED_STATUSES = ("missing", "expired", "pending", "error")
+UNRESOLVED_STATUSES = ("missing", "expired", "pending", "incomplete", "error")
+# Statuses that ask for a certificate request.
+MISSING_STATUSES = ("missing", "expired")
 
 
 class SaleOrder(models.Model):
@@ -81,62 +84,98 @@ class SaleOrder(models.Model):
             and self.company_id.sudo().certcapture_enabled
         )
 
+    def _certcapture_write(self, values):
+        """The check's bookkeeping: written whatever the user may write."""
+        self.sudo().with_context(certcapture_no_recheck=True).write(values)
+
     def _certcapture_check(self, interactive=False, apply_policy=True):
         """Ask CertCapture whether the customer is exempt in the ship-to state
-        and store the answer. Never raises for CertCapture's sake: the order is
-        kept whatever happens, with a status that says what went wrong."""
-        sync = self.env["certcapture.sync"]
+        and store the answer. Never raises for CertCapture's sake, nor for the
+        add-on's own bookkeeping: the order is kept whatever happens, with a
+        status that says what went wrong."""
         for order in self.filtered(lambda o: o._certcapture_applies()):
-            partner = order.partner_id.commercial_partner_id
-            state = order.partner_shipping_id.state_id
-            values = {
-                "certcapture_checked_at": fields.Datetime.now(),
-                "certcapture_state_id": state.id,
-                "certcapture_certificate_id": False,
-                "certcapture_message": False,
-            }
-            if not state or state.country_id.code != COUNTRY_CODE:
-                values.update(
-                    certcapture_status="unknown",
-                    certcapture_message=_("The delivery address has no US state to check."),
+            try:
+                with self.env.cr.savepoint():
+                    order._certcapture_check_one(interactive, apply_policy)
+            except Exception as error:
+                _logger.exception("CertCapture check of order %s failed", order.id)
+                order._certcapture_write(
+                    {
+                        "certcapture_status": "error",
+                        "certcapture_checked_at": fields.Datetime.now(),
+                        "certcapture_message": _("Unexpected error: %s", error),
+                        "certcapture_prompt": False,
+                    }
                 )
-            else:
-                try:
-                    with self.env.cr.savepoint():
-                        status, certificate = sync._exemption_status(
-                            partner, order.company_id, state
-                        )
-                except CertCaptureUserError as error:
-                    values.update(certcapture_status="error", certcapture_message=error.args[0])
-                except Exception as error:  # the order must survive any failure
-                    _logger.exception("CertCapture check of order %s failed", order.id)
-                    values.update(
-                        certcapture_status="error",
-                        certcapture_message=_("Unexpected error: %s", error),
-                    )
-                else:
-                    if status != "exempt":
-                        status = order._certcapture_missing_kind(partner, state)
-                    values.update(
-                        certcapture_status=status, certcapture_certificate_id=certificate.id
-                    )
-            values["certcapture_prompt"] = False
-            order.with_context(certcapture_no_recheck=True).write(values)
-            order._certcapture_log_check()
-            if apply_policy and order.certcapture_status in ("missing", "expired"):
-                order._certcapture_on_missing(interactive)
+
+    def _certcapture_check_one(self, interactive, apply_policy):
+        self.ensure_one()
+        status, certificate, message = self._certcapture_status()
+        previous = (self.certcapture_status, self.certcapture_state_id)
+        state = self.partner_shipping_id.state_id
+        self._certcapture_write(
+            {
+                "certcapture_status": status,
+                "certcapture_state_id": state.id,
+                "certcapture_certificate_id": certificate.id,
+                "certcapture_checked_at": fields.Datetime.now(),
+                "certcapture_message": message,
+                "certcapture_prompt": False,
+            }
+        )
+        if previous != (status, state):
+            self._certcapture_log_check()
+        if apply_policy and status in MISSING_STATUSES:
+            self._certcapture_on_missing(interactive)
+
+    def _certcapture_status(self):
+        """(status, certificate, message) of the order's ship-to state."""
+        self.ensure_one()
+        partner = self.partner_id.commercial_partner_id
+        state = self.partner_shipping_id.state_id
+        country = self.partner_shipping_id.country_id or state.country_id
+        no_certificate = self.env["certcapture.certificate"]
+        if country and country.code != COUNTRY_CODE:
+            return (
+                "not_applicable",
+                no_certificate,
+                _("The delivery address is outside the US: no US exemption certificate applies."),
+            )
+        if not state:
+            return "unknown", no_certificate, _("The delivery address has no US state to check.")
+        missing = partner._certcapture_missing_address_fields()
+        if missing:
+            return (
+                "incomplete",
+                no_certificate,
+                _(
+                    "CertCapture needs the customer's full address; %(partner)s has no "
+                    "%(fields)s.",
+                    partner=partner.name,
+                    fields=", ".join(missing),
+                ),
+            )
+        try:
+            status, certificate = self.env["certcapture.sync"]._exemption_status(
+                partner, self.company_id, state
+            )
+        except CertCaptureUserError as error:
+            return "error", no_certificate, error.args[0]
+        if status != "exempt":
+            status = self._certcapture_missing_kind(partner, state)
+        return status, certificate, False
 
     def _certcapture_missing_kind(self, partner, state):
         """Tell a missing certificate from an expired one or an open request."""
         self.ensure_one()
-        open_request = partner.certcapture_request_ids.filtered(
+        open_request = partner.sudo().certcapture_request_ids.filtered(
             lambda request: request.state != "completed"
             and request.company_id == self.company_id
             and state in request.exposure_zone_ids.state_id
         )
         if open_request:
             return "pending"
-        if partner.certcapture_certificate_ids.filtered(
+        if partner.sudo().certcapture_certificate_ids.filtered(
             lambda c: c.state_id == state and c.company_id == self.company_id
         ):
             return "expired"
@@ -158,12 +197,11 @@ class SaleOrder(models.Model):
         """Ask the user (order form) or follow the company's policy."""
         self.ensure_one()
         if interactive:
-            self.with_context(certcapture_no_recheck=True).certcapture_prompt = True
+            self._certcapture_write({"certcapture_prompt": True})
             return
         policy = self.company_id.sudo().certcapture_missing_policy
         partner = self.partner_id.commercial_partner_id
-        recipient = partner.certcapture_ap_email or partner.email
-        if policy == "send" and allow_send and recipient:
+        if policy == "send" and allow_send and partner._certcapture_request_recipient():
             wizards = self.env["certcapture.certificate.request.wizard"]
             wizard = wizards.create(wizards._default_values(partner, self))
             try:
@@ -175,17 +213,27 @@ class SaleOrder(models.Model):
                     self, _("The certificate request could not be sent: %s", error.args[0])
                 )
         if policy in ("flag", "send"):
-            self.with_context(certcapture_no_recheck=True).certcapture_prompt = True
-            self.sudo().activity_schedule(
-                "mail.mail_activity_data_todo",
-                user_id=self.user_id.id or self.env.uid,
-                summary=_("Exemption certificate missing"),
-                note=_(
-                    "%(partner)s has no valid exemption certificate for %(state)s.",
-                    partner=partner.name,
-                    state=self.certcapture_state_id.name,
-                ),
-            )
+            self._certcapture_write({"certcapture_prompt": True})
+            self._certcapture_plan_activity()
+
+    def _certcapture_plan_activity(self):
+        """A to-do for the order's salesperson, once per order."""
+        self.ensure_one()
+        summary = _("Exemption certificate missing")
+        if self.activity_ids.filtered(lambda activity: activity.summary == summary):
+            return
+        self.sudo().activity_schedule(
+            "mail.mail_activity_data_todo",
+            user_id=self.user_id.id or self.env.uid,
+            summary=summary,
+            # A note is HTML: the customer's name is text and stays text.
+            note=Markup("<p>%s</p>")
+            % _(
+                "%(partner)s has no valid exemption certificate for %(state)s.",
+                partner=escape(self.partner_id.commercial_partner_id.name),
+                state=escape(self.certcapture_state_id.name),
+            ),
+        )
 
     def _certcapture_refresh(self):
         """Pull the customers' certificates again, then check again."""
@@ -205,15 +253,19 @@ class SaleOrder(models.Model):
 
     def action_certcapture_request_certificate(self):
         self.ensure_one()
-        self.with_context(certcapture_no_recheck=True).certcapture_prompt = False
+        self._certcapture_write({"certcapture_prompt": False})
         return self.env["certcapture.certificate.request.wizard"]._action_open(
             self.partner_id.commercial_partner_id, order=self
         )
 
     def action_certcapture_dismiss_prompt(self):
-        self.with_context(certcapture_no_recheck=True).certcapture_prompt = False
+        self._certcapture_write({"certcapture_prompt": False})
         return True
 
     def action_certcapture_check_again(self):
+        """The order form's button: pull, check, and ask about what is missing."""
         self._certcapture_refresh()
+        for order in self.filtered(lambda o: o.certcapture_status in MISSING_STATUSES):
+            order._certcapture_on_missing(interactive=True)
+            order._certcapture_plan_activity()
         return True

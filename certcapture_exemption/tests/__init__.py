@@ -8,3 +8,6 @@ from . import test_tour
 from . import test_translations
 from . import test_story
 from . import test_seam
+from . import test_salesperson
+from . import test_faults
+from . import test_inputs

@@ -102,7 +102,7 @@ class CertCaptureSandboxMixin:
             reason="RESALE",
             signed_date=today - timedelta(days=10),
             expiration_date=today + timedelta(days=expires_in),
-            pdf=PDF_BYTES,
+            pdf=values.pop("pdf", PDF_BYTES),
             **values,
         )
 

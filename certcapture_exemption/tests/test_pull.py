@@ -69,15 +69,19 @@ class TestPull(CertCaptureCase):
         self.assertFalse(self.env["certcapture.certificate"].search([]))
         self.assertTrue(self.company.certcapture_pull_watermark, "skipped, not failed")
 
-    def test_failure_keeps_the_watermark(self):
+    def test_a_file_that_is_not_a_pdf_is_skipped_and_retried(self):
         self.sync_customer()
         self.add_remote_certificate()
         self.sandbox.set_faults(non_pdf_attachment=True)
-        self.assertEqual(self.pull(), 0)
-        self.assertFalse(self.company.certcapture_pull_watermark)
+        self.pull()
+        self.assertFalse(self.customer.certcapture_certificate_ids)
+        failure = self.env["certcapture.pull.failure"].search([])
+        self.assertIn("not a PDF", failure.message)
+        self.assertTrue(self.company.certcapture_pull_watermark, "the others go on")
         self.sandbox.clear_faults()
-        self.assertEqual(self.pull(), 1)
+        self.assertEqual(self.pull(), 1, "the failure is retried")
         self.assertTrue(self.customer.certcapture_certificate_ids.pdf)
+        self.assertEqual(failure.state, "resolved")
 
     def test_batches_resume_where_they_stopped(self):
         self.sync_customer()

@@ -12,21 +12,23 @@ from certcapture_sandbox import SandboxConfig, SandboxServer
 from .common import PDF_BYTES, CertCaptureCase
 
 
+def upload_as_customer(case, link, zones, **fields):
+    """What the customer does on the CertExpress page behind ``link``."""
+    today = date.today()
+    form = {
+        "zones": [str(zone.certcapture_id) for zone in zones],
+        "exemption_number": "WA-UPLOADED-77",
+        "reason": str(case.resale.certcapture_id),
+        "signed_date": today.isoformat(),
+        "expiration_date": (today + timedelta(days=730)).isoformat(),
+        **fields,
+    }
+    files = {"document": ("certificate.pdf", PDF_BYTES, "application/pdf")}
+    return requests.post(link, data=form, files=files, timeout=10)
+
+
 @tagged("post_install", "-at_install")
 class TestStory(CertCaptureCase):
-    def upload_as_customer(self, link, zone_ids, **fields):
-        today = date.today()
-        form = {
-            "zones": [str(zone_id) for zone_id in zone_ids],
-            "exemption_number": "WA-UPLOADED-77",
-            "reason": str(self.resale.certcapture_id),
-            "signed_date": today.isoformat(),
-            "expiration_date": (today + timedelta(days=730)).isoformat(),
-            **fields,
-        }
-        files = {"document": ("certificate.pdf", PDF_BYTES, "application/pdf")}
-        return requests.post(link, data=form, files=files, timeout=10)
-
     def test_order_request_upload_pull(self):
         order = self.create_order(interactive=True)
         self.assertEqual(order.certcapture_status, "missing")
@@ -37,10 +39,8 @@ class TestStory(CertCaptureCase):
         request = order.certcapture_request_ids
         self.assertTrue(request.request_link)
 
-        answer = self.upload_as_customer(
-            request.request_link,
-            request.exposure_zone_ids.mapped("certcapture_id"),
-            single_use="1",
+        answer = upload_as_customer(
+            self, request.request_link, request.exposure_zone_ids, single_use="1"
         )
         self.assertEqual(answer.status_code, 200, answer.text[:500])
 

@@ -1,9 +1,9 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import email_normalize
 
 from ..models.certcapture_service import CertCaptureUserError
 from ..notifications import display_notification
+from ..tools import normalize_email
 
 
 class CertCaptureCertificateRequestWizard(models.TransientModel):
@@ -16,7 +16,9 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
     partner_id = fields.Many2one("res.partner", "Customer", required=True, readonly=True)
     order_id = fields.Many2one("sale.order", readonly=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True)
-    recipient = fields.Char(required=True, help="The customer's A/P email address.")
+    # Not required here: a customer without email opens the wizard with an
+    # empty address for the user to type (the view marks it required).
+    recipient = fields.Char(help="The customer's A/P email address.")
     exposure_zone_ids = fields.Many2many(
         "certcapture.exposure.zone",
         "certcapture_request_wizard_zone_rel",
@@ -45,7 +47,9 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
             "partner_id": partner.id,
             "order_id": order.id if order else False,
             "company_id": company.id,
-            "recipient": partner.certcapture_ap_email or partner.email,
+            "recipient": partner._certcapture_request_recipient()
+            or partner.certcapture_ap_email
+            or partner.email,
             "exposure_zone_ids": [fields.Command.set(zones.ids)],
             "exemption_reason_ids": [
                 fields.Command.set(partner.certcapture_exemption_reason_id.ids)
@@ -74,13 +78,19 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
 
     def action_send(self):
         self.ensure_one()
-        if not email_normalize(self.recipient or ""):
-            raise UserError(_("%s is not a valid email address.", self.recipient or _("(empty)")))
+        recipient = normalize_email(self.recipient)
+        if not recipient:
+            raise UserError(
+                _(
+                    "%s is not a valid email address: type the customer's A/P address.",
+                    self.recipient or _("(empty)"),
+                )
+            )
         sync = self.env["certcapture.sync"]
         request = sync._send_request(
             self.partner_id,
             self.company_id,
-            self.recipient,
+            recipient,
             self.exposure_zone_ids,
             self.exemption_reason_ids,
             order=self.order_id,
@@ -89,7 +99,7 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
         body = _(
             "Certificate request sent to %(recipient)s for %(states)s (CertCapture request "
             "%(id)s).",
-            recipient=self.recipient,
+            recipient=recipient,
             states=states,
             id=request.certcapture_id,
         )

@@ -568,6 +568,7 @@ def test_an_invitation_is_never_sent_twice_after_an_ambiguous_failure(failure, e
         Reply(502, body=b""),
         Reply(504, body=b""),
         Reply(200, body=b'[{"id": 12, "custo'),
+        Reply(200, [{"id": "12", "customerCode": "C1"}]),  # read, but not a CustomerModel
     ],
 )
 def test_create_customer_after_an_ambiguous_failure_returns_the_customer_it_finds(failure):
@@ -577,6 +578,15 @@ def test_create_customer_after_an_ambiguous_failure_returns_the_customer_it_find
         ("POST", f"{COMPANY}/customers"),
         ("GET", f"{COMPANY}/customers/C1"),
     ]
+
+
+def test_a_created_record_that_cannot_be_read_may_have_taken_effect():
+    client, session, _ = make_client(Reply(201, [{"status": "Ready", "invitation": {}}]))
+    with pytest.raises(ProtocolError) as caught:
+        client.create_invitation("C1", "ap@acme.test", [89])
+    error = caught.value
+    assert error.may_have_taken_effect and len(session.calls) == 1
+    assert (error.method, error.path) == ("POST", f"{COMPANY}/customers/C1/certexpressinvites")
 
 
 def test_create_customer_posts_again_only_when_the_lookup_finds_nothing():

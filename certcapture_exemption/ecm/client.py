@@ -184,7 +184,12 @@ class EcmClient:
                 path=path,
                 may_have_taken_effect=True,
             )
-        return model.from_api(answer[0])
+        try:
+            return model.from_api(answer[0])
+        except ProtocolError as err:
+            # A 2xx came back: the create was carried out even if its record cannot be read.
+            err.method, err.path, err.may_have_taken_effect = "POST", path, True
+            raise
 
     def _iter_pages(self, model, path, params, page_size):
         """Records page by page (``$top``/``$skip``), holding one page at a time.

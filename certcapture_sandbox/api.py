@@ -16,6 +16,7 @@ from .config import Company
 from .errors import invalid, not_found
 from .query import (
     DATE_FIELD,
+    INT_FIELD,
     TEXT_FIELD,
     apply_filter,
     fetch_result,
@@ -39,10 +40,21 @@ from .serializers import (
     setup_json,
     zone_json,
 )
-from .validation import new_customers, new_invitations, replacement_customer
+from .validation import new_certificates, new_customers, new_invitations, replacement_customer
 
 CERTIFICATE_FILTER_FIELDS = {"modifiedDate": DATE_FIELD, "createdDate": DATE_FIELD}
 CERTIFICATE_ORDER_FIELDS = ("id", "createdDate", "modifiedDate", "signedDate", "expirationDate")
+#: What ListCertExpressInvitations can filter on: every field but companyId, customer,
+#: coverLetter, exposureZones, exemptReasons and requestLink (AvaTaxApi.cs).
+INVITATION_FILTER_FIELDS = {
+    "id": INT_FIELD,
+    "customerCode": TEXT_FIELD,
+    "recipient": TEXT_FIELD,
+    "date": DATE_FIELD,
+    "emailStatus": TEXT_FIELD,
+    "deliveryMethod": TEXT_FIELD,
+}
+INVITATION_ORDER_FIELDS = ("id", "date", "customerCode")
 
 #: What the attachment call answers when the non_pdf_attachment fault is on:
 #: the kind of login page a misconfigured proxy sends instead of the file.
@@ -127,6 +139,24 @@ def list_certificates(call: Call, company: Company) -> Response:
     return _certificate_page(call, call.store.certificates(company.id))
 
 
+def create_certificates(call: Call, company: Company) -> Response:
+    """CreateCertificates: each certificate COMPLETE at once, linked to its customers.
+
+    ``$preValidatedExemptionReason`` is accepted and changes nothing: the sandbox
+    has no verification step to skip.
+    """
+    records = new_certificates(call.json(), lambda code: call.store.has_customer(company.id, code))
+    created = call.store.create_certificates(company.id, records)
+    today = clock.today()
+    return json_response(
+        [
+            certificate_json(record, today, call.store.customers_by_ids(record["customerIds"]))
+            for record in created
+        ],
+        status=201,
+    )
+
+
 def get_certificate(call: Call, company: Company, certificate_id: int) -> Response:
     serialize = _certificate_serializer(call)
     return json_response(serialize(call.store.certificate(company.id, certificate_id)))
@@ -168,6 +198,18 @@ def create_invitations(call: Call, company: Company, customer_code: str) -> Resp
     return json_response(
         [invitation_status_json(record, call.base_url) for record in created], status=201
     )
+
+
+def list_invitations(call: Call, company: Company) -> Response:
+    """ListCertExpressInvitations: every customer's requests, oldest first by default."""
+    args = call.request.args
+    predicates = parse_filter(args.get("$filter"), INVITATION_FILTER_FIELDS)
+    invitations = [
+        invitation_json(record, call.base_url) for record in call.store.invitations(company.id)
+    ]
+    selected = apply_filter(invitations, predicates)
+    ordered = sort_records(selected, args.get("$orderBy"), INVITATION_ORDER_FIELDS, default="id")
+    return json_response(fetch_result(ordered, args, call.path))
 
 
 def get_invitation(

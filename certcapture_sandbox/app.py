@@ -37,6 +37,7 @@ ROUTES = (
     Route("GET", "/api/v2/definitions/certificateexemptreasons", api.list_exempt_reasons),
     Route("GET", COMPANY + "/certificates/setup", api.certificate_setup),
     Route("GET", COMPANY + "/certificates", api.list_certificates, needs_ecm=True),
+    Route("POST", COMPANY + "/certificates", api.create_certificates, needs_ecm=True),
     Route("GET", CERTIFICATE, api.get_certificate, needs_ecm=True),
     Route("GET", CERTIFICATE + "/attachment", api.get_attachment, needs_ecm=True),
     Route("POST", COMPANY + "/customers", api.create_customers, needs_ecm=True),
@@ -46,6 +47,7 @@ ROUTES = (
     Route(
         "GET", CUSTOMER + "/certificates/{country}/{region}", api.exemption_status, needs_ecm=True
     ),
+    Route("GET", COMPANY + "/certexpressinvites", api.list_invitations, needs_ecm=True),
     Route("POST", CUSTOMER + "/certexpressinvites", api.create_invitations, needs_ecm=True),
     Route(
         "GET",

@@ -35,9 +35,11 @@ _CLAUSE = re.compile(
     re.IGNORECASE,
 )
 
-#: Value readers for filterable fields: dates compare as instants, codes as text.
+#: Value readers for filterable fields: dates compare as instants, codes as text,
+#: ids as numbers.
 DATE_FIELD = parse_datetime
 TEXT_FIELD = str
+INT_FIELD = int
 
 Predicate = Callable[[dict], bool]
 
@@ -80,7 +82,8 @@ def _predicate(match: re.Match, fields: dict[str, Callable]) -> Predicate:
     compare = _OPERATORS[match["op"].lower()]
 
     def test(record: dict) -> bool:
-        return compare(read(record[field]), wanted)
+        value = record[field]
+        return value is not None and compare(read(value), wanted)  # null matches nothing
 
     return test
 
@@ -89,14 +92,19 @@ def apply_filter(records: Iterable[dict], predicates: list[Predicate]) -> list[d
     return [record for record in records if all(p(record) for p in predicates)]
 
 
-def sort_records(records: list[dict], order_by: str | None, fields: Iterable[str]) -> list[dict]:
-    """Order by ``$orderBy`` ("modifiedDate desc, id"); default modifiedDate, id.
+def sort_records(
+    records: list[dict],
+    order_by: str | None,
+    fields: Iterable[str],
+    default: str = "modifiedDate",
+) -> list[dict]:
+    """Order by ``$orderBy`` ("modifiedDate desc, id"); without it by ``default``, then id.
 
     The id always breaks ties, so paging through equal timestamps is stable.
     """
     by_lower_name = {name.lower(): name for name in fields}
     keys = []
-    for part in (order_by or "modifiedDate").split(","):
+    for part in (order_by or default).split(","):
         words = part.split()
         field = by_lower_name.get(words[0].lower()) if words else None
         direction = words[1].lower() if len(words) == 2 else "asc"

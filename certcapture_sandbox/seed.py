@@ -122,5 +122,6 @@ EXEMPTION_REASONS: tuple[ExemptionReason, ...] = tuple(
 
 ZONES_BY_ID = {zone.id: zone for zone in EXPOSURE_ZONES}
 ZONES_BY_REGION = {zone.region: zone for zone in EXPOSURE_ZONES}
+ZONES_BY_NAME = {zone.name: zone for zone in EXPOSURE_ZONES}
 REASONS_BY_ID = {reason.id: reason for reason in EXEMPTION_REASONS}
 REASONS_BY_NAME = {reason.name: reason for reason in EXEMPTION_REASONS}

@@ -104,7 +104,8 @@ def ecm_status(record: dict, on: date) -> str:
 def certificate_json(record: dict, on: date, customers: list[dict] | None = None) -> dict:
     """CertificateModel as seen on day ``on``; ``customers`` records when included."""
     status = ecm_status(record, on)
-    has_document = record["filename"] is not None
+    # Records saved before "hasDocument" existed had a filename only with a PDF.
+    has_document = record.get("hasDocument", record["filename"] is not None)
     body = {
         "id": record["id"],
         "companyId": record["companyId"],

@@ -68,6 +68,10 @@ class Store:
         with self._lock:
             return copy.deepcopy(self._customers[self._customer_id(company_id, code)])
 
+    def has_customer(self, company_id: int, code: str) -> bool:
+        with self._lock:
+            return (company_id, code) in self._customer_ids
+
     def customers_by_ids(self, ids: list[int]) -> list[dict]:
         with self._lock:
             return [copy.deepcopy(self._customers[i]) for i in ids if i in self._customers]
@@ -162,28 +166,91 @@ class Store:
         """Record one certificate linked to one existing customer."""
         with self._lock:
             customer_id = self._customer_id(company_id, customer_code)
-            certificate_id = self._take_id("certificate")
-            stamp = self._stamp()
-            record = {
-                "id": certificate_id,
-                "companyId": company_id,
-                "customerIds": [customer_id],
-                "exposureZoneId": zone_id,
-                "exemptionReasonId": reason_id,
-                "exemptionNumber": exemption_number,
-                "signedDate": signed_date.isoformat(),
-                "expirationDate": expiration_date.isoformat(),
-                "isSingleCertificate": single_use,
-                "status": status,
-                "filename": (filename or f"certificate-{certificate_id}.pdf") if pdf else None,
-                "createdDate": stamp,
-                "modifiedDate": stamp,
-            }
-            self._certificates[certificate_id] = record
-            if pdf:
-                self._attachments[certificate_id] = bytes(pdf)
+            record = self._insert_certificate(
+                company_id,
+                [customer_id],
+                zone_id=zone_id,
+                reason_id=reason_id,
+                exemption_number=exemption_number,
+                signed_date=signed_date,
+                expiration_date=expiration_date,
+                single_use=single_use,
+                status=status,
+                pdf=pdf,
+                filename=(filename or None) if pdf else None,
+            )
             self._save()
-            return copy.deepcopy(record)
+            return record
+
+    def create_certificates(self, company_id: int, certificates: list[dict]) -> list[dict]:
+        """Record certificates as POST /certificates checked them (``validation``), all
+        or none; each is COMPLETE at once and linked to its existing customers."""
+        with self._lock:
+            customer_ids = [
+                [self._customer_id(company_id, code) for code in certificate["customerCodes"]]
+                for certificate in certificates
+            ]
+            created = [
+                self._insert_certificate(
+                    company_id,
+                    ids,
+                    zone_id=certificate["exposureZoneId"],
+                    reason_id=certificate["exemptionReasonId"],
+                    exemption_number=certificate["exemptionNumber"],
+                    signed_date=certificate["signedDate"],
+                    expiration_date=certificate["expirationDate"],
+                    single_use=certificate["isSingleCertificate"],
+                    status="COMPLETE",
+                    pdf=certificate["pdf"],
+                    filename=certificate["filename"],
+                )
+                for certificate, ids in zip(certificates, customer_ids, strict=True)
+            ]
+            self._save()
+            return created
+
+    def _insert_certificate(
+        self,
+        company_id: int,
+        customer_ids: list[int],
+        *,
+        zone_id: int,
+        reason_id: int,
+        exemption_number: str | None,
+        signed_date: date,
+        expiration_date: date,
+        single_use: bool,
+        status: str,
+        pdf: bytes | None,
+        filename: str | None,
+    ) -> dict:
+        """Store one certificate (the caller holds the lock and saves); a copy of it.
+
+        With a PDF, ``filename`` names it (a generated name when None); without,
+        it names a document the sandbox does not have (``documentExists`` false).
+        """
+        certificate_id = self._take_id("certificate")
+        stamp = self._stamp()
+        record = {
+            "id": certificate_id,
+            "companyId": company_id,
+            "customerIds": list(dict.fromkeys(customer_ids)),
+            "exposureZoneId": zone_id,
+            "exemptionReasonId": reason_id,
+            "exemptionNumber": exemption_number,
+            "signedDate": signed_date.isoformat(),
+            "expirationDate": expiration_date.isoformat(),
+            "isSingleCertificate": single_use,
+            "status": status,
+            "filename": (filename or f"certificate-{certificate_id}.pdf") if pdf else filename,
+            "hasDocument": bool(pdf),
+            "createdDate": stamp,
+            "modifiedDate": stamp,
+        }
+        self._certificates[certificate_id] = record
+        if pdf:
+            self._attachments[certificate_id] = bytes(pdf)
+        return copy.deepcopy(record)
 
     # -- CertExpress invitations -------------------------------------------
 
@@ -208,6 +275,13 @@ class Store:
                 created.append(copy.deepcopy(record))
             self._save()
             return created
+
+    def invitations(self, company_id: int) -> list[dict]:
+        """Every invitation of the company, all customers together."""
+        with self._lock:
+            return copy.deepcopy(
+                [i for i in self._invitations.values() if i["companyId"] == company_id]
+            )
 
     def invitation(self, company_id: int, customer_code: str, invitation_id: int) -> dict:
         with self._lock:

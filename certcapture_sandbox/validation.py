@@ -7,8 +7,13 @@ Each checker returns the normalized record the store expects, or raises one
 
 from __future__ import annotations
 
-from .errors import invalid
-from .seed import REASONS_BY_ID, ZONES_BY_ID
+import base64
+import binascii
+from collections.abc import Callable
+
+from . import clock
+from .errors import ApiError, invalid
+from .seed import REASONS_BY_ID, REASONS_BY_NAME, ZONES_BY_ID, ZONES_BY_NAME
 from .serializers import CUSTOMER_FIELDS
 
 #: What AvaTax itself refuses to create a customer without.
@@ -16,6 +21,14 @@ REQUIRED_CUSTOMER_FIELDS = ("name", "line1", "city", "postalCode", "country")
 #: Countries whose customers also need a region (state/province code).
 COUNTRIES_NEEDING_REGION = ("US", "CA")
 DELIVERY_METHODS = ("Email", "Fax", "Download")
+#: A certificate names its document in exactly one of these (CertificateModel.cs).
+DOCUMENT_FIELDS = ("filename", "pdf", "pages")
+#: What CertCapture answered (inside a CertificatesError) for a pdf that is not a
+#: Base64 PDF, as reported in the .NET SDK's issue #214 and the Java SDK's #149.
+NOT_A_BASE64_PDF = (
+    '{"success":false,"code":"100110",'
+    '"error":{"pdf":["The uploaded file must be a base64 encoded PDF."]}}.'
+)
 
 
 def _type_name(kind: type) -> str:
@@ -134,3 +147,137 @@ def new_invitations(body) -> list[dict]:
         }
         for item in body
     ]
+
+
+def _reference_problems(value, field: str, by_id: dict, by_name: dict) -> tuple[list[str], int]:
+    """An ``{id}``/``{name}`` object (exposureZone, exemptionReason): problems, known id."""
+    if value is None:
+        return [f"{field} is required"], 0
+    if not isinstance(value, dict):
+        return [f"{field} must be an object with an id or a name"], 0
+    ref_id, name = value.get("id"), value.get("name")
+    if ref_id is not None and not _is(ref_id, int):
+        return [f"{field}.id must be an integer"], 0
+    if name is not None and not isinstance(name, str):
+        return [f"{field}.name must be a string"], 0
+    if ref_id is None and name is None:
+        return [f"{field} needs an id or a name"], 0
+    by_upper_name = {key.upper(): item for key, item in by_name.items()}
+    found = by_id.get(ref_id) if ref_id is not None else by_upper_name.get(name.upper())
+    if found is None:
+        wanted = f"id {ref_id}" if ref_id is not None else f"name {name!r}"
+        return [f"{field} {wanted} is unknown"], 0
+    if name is not None and found.name.upper() != name.upper():
+        return [f"{field} id {ref_id} is {found.name!r}, not {name!r}"], 0
+    return [], found.id
+
+
+def _date_problems(value, field: str, required: bool) -> tuple[list[str], object]:
+    if value is None:
+        return ([f"{field} is required"] if required else []), None
+    if not isinstance(value, str):
+        return [f"{field} must be a date string (YYYY-MM-DD)"], None
+    try:
+        return [], clock.parse_date(value)
+    except ValueError:
+        return [f"{field} {value!r} is not a date"], None
+
+
+def _document_problems(item: dict, prefix: str) -> list[str]:
+    sent = [field for field in DOCUMENT_FIELDS if item.get(field) is not None]
+    if not sent:
+        return [f"{prefix}one of filename, pdf or pages is required"]
+    if len(sent) > 1:
+        return [f"{prefix}give only one of filename, pdf and pages, not {' and '.join(sent)}"]
+    [field] = sent
+    if field == "pages":
+        return [f"{prefix}pages (JPG images) are not supported by the sandbox; send pdf"]
+    if not isinstance(item[field], str) or not item[field].strip():
+        return [f"{prefix}{field} must be a non-empty string"]
+    return []
+
+
+def _customer_code_problems(
+    value, prefix: str, is_customer: Callable[[str], bool]
+) -> tuple[list[str], list[str]]:
+    if not isinstance(value, list) or not value:
+        return [f"{prefix}customers must be a list of at least one {{customerCode}}"], []
+    codes, problems = [], []
+    for index, customer in enumerate(value):
+        code = customer.get("customerCode") if isinstance(customer, dict) else None
+        if not isinstance(code, str) or not code:
+            problems.append(f"{prefix}customers[{index}].customerCode is required")
+        elif not is_customer(code):
+            problems.append(f"{prefix}customers[{index}].customerCode {code!r} is not a customer")
+        else:
+            codes.append(code)
+    return problems, codes
+
+
+def _certificate(item: dict, prefix: str, is_customer) -> tuple[list[str], dict]:
+    problems, record = [], {}
+    for field in ("signedDate", "expirationDate"):
+        found, record[field] = _date_problems(
+            item.get(field), prefix + field, field == "signedDate"
+        )
+        problems += found
+    for field, by_id, by_name, key in (
+        ("exposureZone", ZONES_BY_ID, ZONES_BY_NAME, "exposureZoneId"),
+        ("exemptionReason", REASONS_BY_ID, REASONS_BY_NAME, "exemptionReasonId"),
+    ):
+        found, record[key] = _reference_problems(item.get(field), prefix + field, by_id, by_name)
+        problems += found
+    for field, kind in (("exemptionNumber", str), ("isSingleCertificate", bool)):
+        if item.get(field) is not None and not _is(item[field], kind):
+            problems.append(f"{prefix}{field} must be {_type_name(kind)} or null")
+    problems += _document_problems(item, prefix)
+    found, record["customerCodes"] = _customer_code_problems(
+        item.get("customers"), prefix, is_customer
+    )
+    problems += found
+    record.update(
+        exemptionNumber=item.get("exemptionNumber"),
+        isSingleCertificate=bool(item.get("isSingleCertificate")),
+        filename=item.get("filename"),
+        pdf=item.get("pdf"),
+    )
+    record["expirationDate"] = record["expirationDate"] or clock.NEVER_EXPIRES
+    return problems, record
+
+
+def _decoded_pdf(text: str) -> bytes | None:
+    """The PDF sent in standard Base64 (padded, no line breaks), or None."""
+    try:
+        content = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return content if content.startswith(b"%PDF-") else None
+
+
+def new_certificates(body, is_customer: Callable[[str], bool]) -> list[dict]:
+    """The records of a POST /certificates body (an array of CertificateModel).
+
+    ``is_customer(code)`` says whether the company has that customer. Every problem
+    of shape, type or reference is listed in one 400 ValidationException; a ``pdf``
+    that is not a Base64 PDF is then refused the way CertCapture refuses it, with a
+    400 ``CertificatesError``.
+    """
+    problems, records = [], []
+    for index, item in enumerate(_json_list(body, "CertificateModel")):
+        found, record = _certificate(item, f"[{index}].", is_customer)
+        problems += found
+        records.append(record)
+    if problems:
+        raise invalid(problems)
+    for record in records:
+        if record["pdf"] is not None:
+            record["pdf"] = _decoded_pdf(record["pdf"])
+            if record["pdf"] is None:
+                raise ApiError(
+                    400,
+                    "CertificatesError",
+                    "Certificates API returned error",
+                    target="IncorrectData",
+                    descriptions=[NOT_A_BASE64_PDF],
+                )
+    return records

@@ -33,7 +33,9 @@ SandboxConfig, SandboxServer = sandbox_module.SandboxConfig, sandbox_module.Sand
 ACCOUNT_ID, LICENSE_KEY = "1100000001", "sandbox-license-key"
 CODE = "ACME / Ünï 1"  # a space, a slash and non-ASCII: must survive percent-encoding
 CUSTOMERS_POST = r"/customers$"
-INVITES_POST = r"/certexpressinvites$"
+INVITES_POST = r"/customers/[^/]+/certexpressinvites$"
+CERTIFICATES_POST = r"/companies/\d+/certificates$"
+PDF = b"%PDF-1.4\n% a certificate typed in by hand\n%%EOF\n"
 #: The sandbox answers delayed calls after this long; the client gives up sooner.
 DELAY_SECONDS, READ_TIMEOUT = 1.0, 0.3
 
@@ -240,6 +242,189 @@ def test_invitation_lifecycle(sandbox, client):
     assert followed.request_link and followed.request_link.startswith(sandbox.url)
     with pytest.raises(NotFoundError):
         client.get_invitation(CODE, 999999)
+
+
+def _reason_id(client, name="RESALE"):
+    return next(reason.id for reason in client.iter_exemption_reasons() if reason.name == name)
+
+
+def create_certificate(client, code=CODE, **changes):
+    """``client.create_certificate`` for a WA resale certificate, changed by ``changes``."""
+    arguments = {
+        "signed_date": date(2024, 1, 15),
+        "expiration_date": date(2099, 1, 15),
+        "exemption_number": "WA-777",
+        "pdf": PDF,
+        **changes,
+    }
+    if "exposure_zone_id" not in arguments:
+        arguments["exposure_zone_id"] = _zone_id(client)
+    if "exemption_reason_id" not in arguments:
+        arguments["exemption_reason_id"] = _reason_id(client)
+    return client.create_certificate(code, **arguments)
+
+
+def test_create_certificate_stores_it_for_the_customer_with_its_pdf(client):
+    client.create_customer(customer())
+    assert not client.get_exemption_status(CODE, "WA").is_exempt
+    created = create_certificate(client, single_use=True)
+    assert created.id and created.modified_date.tzinfo
+    assert (created.signed_date, created.expiration_date) == (date(2024, 1, 15), date(2099, 1, 15))
+    assert (created.exemption_number, created.is_single_certificate) == ("WA-777", True)
+    assert created.exposure_zone.region == "WA" and created.exemption_reason.name == "RESALE"
+    assert created.document_exists and [c.customer_code for c in created.customers] == [CODE]
+    status = client.get_exemption_status(CODE, "WA")
+    assert status.is_exempt and status.certificate.id == created.id
+    assert client.download_certificate_pdf(created.id) == PDF
+    assert client.get_certificate(created.id) == created
+    assert [c.id for c in client.iter_customer_certificates(CODE)] == [created.id]
+    assert [c.id for c in client.iter_certificates_changed_since(None)] == [created.id]
+
+
+def test_create_certificate_naming_a_file_kept_elsewhere(client):
+    client.create_customer(customer())
+    created = create_certificate(client, pdf=None, filename="binder-3/page-12.pdf")
+    assert created.filename == "binder-3/page-12.pdf" and not created.document_exists
+    with pytest.raises(NotFoundError):
+        client.download_certificate_pdf(created.id)
+
+
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"exposure_zone_id": 99999}, "exposureZone id 99999 is unknown"),
+        ({"exemption_reason_id": None}, "exemptionReason is required"),
+        ({"pdf": None}, "one of filename, pdf or pages is required"),
+    ],
+)
+def test_create_certificate_refused_by_the_sandbox(sandbox, client, changes, problem):
+    client.create_customer(customer())
+    with pytest.raises(ValidationError) as caught:
+        create_certificate(client, **changes)
+    assert any(problem in d["description"] for d in caught.value.details)
+    assert not caught.value.may_have_taken_effect
+    assert served(sandbox, "POST", CERTIFICATES_POST) == [400]
+
+
+def test_create_certificate_for_an_unknown_customer_is_refused(sandbox, client):
+    with pytest.raises(ValidationError, match="NOBODY"):
+        create_certificate(client, "NOBODY")
+    assert list(client.iter_certificates_changed_since(None)) == []
+
+
+def test_create_certificate_checks_the_pdf_before_sending(sandbox, make_client):
+    client = make_client(max_pdf_bytes=len(PDF) - 1)
+    client.create_customer(customer())
+    zone_id, reason_id = _zone_id(client), _reason_id(client)
+    sandbox.clear_requests()
+    for pdf in (PDF, b"<html>not a pdf</html>"):
+        with pytest.raises(ValueError):
+            create_certificate(
+                client, pdf=pdf, exposure_zone_id=zone_id, exemption_reason_id=reason_id
+            )
+    assert sandbox.requests == []
+
+
+def test_503_on_create_certificate_is_retried_and_creates_one(sandbox, client, sleeps):
+    client.create_customer(customer())
+    fault(sandbox, rules=[rule("POST", CERTIFICATES_POST, 503, times=1, retry_after=1)])
+    create_certificate(client)
+    assert served(sandbox, "POST", CERTIFICATES_POST) == [503, 201]
+    assert len(list(client.iter_customer_certificates(CODE))) == 1
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_ambiguous_gateway_error_on_create_certificate_is_raised_not_resent(
+    sandbox, client, status
+):
+    client.create_customer(customer())
+    fault(sandbox, rules=[rule("POST", CERTIFICATES_POST, status)])
+    with pytest.raises(ServerError) as caught:
+        create_certificate(client)
+    assert caught.value.may_have_taken_effect and caught.value.status == status
+    assert served(sandbox, "POST", CERTIFICATES_POST) == [status]
+
+
+def test_read_timeout_on_create_certificate_then_the_caller_finds_it(sandbox, make_client):
+    client = make_client(read_timeout=READ_TIMEOUT)
+    client.create_customer(customer())
+    zone_id, reason_id = _zone_id(client), _reason_id(client)
+    fault(sandbox, delay_path=CERTIFICATES_POST, delay_seconds=DELAY_SECONDS)
+    attempted = datetime.now(timezone.utc)
+    with pytest.raises(RequestTimeoutError) as caught:
+        create_certificate(client, exposure_zone_id=zone_id, exemption_reason_id=reason_id)
+    assert caught.value.may_have_taken_effect
+    assert served_eventually(sandbox, "POST", CERTIFICATES_POST, 1) == [201]  # it did land
+    sandbox.clear_faults()
+    # What docs/client.md tells the caller to do before sending it again:
+    landed = [
+        c
+        for c in client.iter_customer_certificates(CODE)
+        if c.exposure_zone.id == zone_id
+        and c.signed_date == date(2024, 1, 15)
+        and c.exemption_number == "WA-777"
+        and c.created_date >= attempted - timedelta(seconds=5)
+    ]
+    assert len(landed) == 1
+    assert served(sandbox, "POST", CERTIFICATES_POST) == [201]
+
+
+def test_a_certificates_error_on_create_may_have_taken_effect(sandbox, client):
+    client.create_customer(customer())
+    fault(sandbox, rules=[rule("POST", CERTIFICATES_POST, 400, times=1)])
+    with pytest.raises(CertCaptureError) as caught:
+        create_certificate(client)
+    assert caught.value.may_have_taken_effect
+    assert served(sandbox, "POST", CERTIFICATES_POST) == [400]
+
+
+# --- listing certificate requests --------------------------------------------------------
+
+
+def test_iter_invitations_lists_filters_and_pages(sandbox, client):
+    client.create_customer(customer())
+    client.create_customer(customer("acme / ünï 1"))  # the same code but for case
+    zone_id = _zone_id(client)
+    first = client.create_invitation(CODE, "ap@acme.test", [zone_id]).invitation
+    other = client.create_invitation("acme / ünï 1", "ap@acme.test", [zone_id]).invitation
+    second = client.create_invitation(CODE, None, [zone_id], delivery_method="Download")
+    sandbox.clear_requests()
+    everything = list(client.iter_invitations(page_size=2))
+    assert [i.id for i in everything] == [first.id, other.id, second.invitation.id]
+    assert len(served(sandbox, "GET", r"/companies/\d+/certexpressinvites$")) == 2
+    mine = list(client.iter_invitations(customer_code=CODE))
+    assert [i.id for i in mine] == [first.id, second.invitation.id]
+    assert all(i.customer_code == CODE for i in mine)
+    assert mine[1].delivery_method == "Download" and mine[1].recipient is None
+    later = list(client.iter_invitations(customer_code=CODE, created_since=first.date))
+    assert [i.id for i in later] == [second.invitation.id]
+    assert list(client.iter_invitations(customer_code="NOBODY")) == []
+
+
+def test_an_invitation_sent_twice_is_found_among_the_customer_requests(sandbox, make_client):
+    client = make_client(read_timeout=READ_TIMEOUT)
+    client.create_customer(customer())
+    zone_id = _zone_id(client)
+    client.create_invitation(CODE, "old@acme.test", [zone_id])
+    time.sleep(0.01)
+    attempted = datetime.now(timezone.utc)
+    fault(sandbox, delay_path=INVITES_POST, delay_seconds=DELAY_SECONDS)
+    with pytest.raises(RequestTimeoutError) as caught:
+        client.create_invitation(CODE, "ap@acme.test", [zone_id])
+    assert caught.value.may_have_taken_effect
+    assert served_eventually(sandbox, "POST", INVITES_POST, 2) == [201, 201]
+    sandbox.clear_faults()
+    # What the create_invitation docstring tells the caller to do:
+    landed = [
+        i
+        for i in client.iter_invitations(
+            customer_code=CODE, created_since=attempted - timedelta(seconds=5)
+        )
+        if i.recipient == "ap@acme.test"
+        and i.exposure_zones == (zone_id,)
+        and i.delivery_method == "Email"
+    ]
+    assert len(landed) == 1 and landed[0].request_link
 
 
 def test_request_count_matches_what_the_sandbox_served(sandbox, client):

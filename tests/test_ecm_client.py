@@ -1,11 +1,12 @@
 """Unit tests of the ECM client over a scripted session: URLs and headers, error
 mapping, the retry and idempotency rules, paging, redaction and logging."""
 
+import base64
 import logging
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPANY = "/api/v2/companies/1001"
 CUSTOMER_JSON = {"id": 12, "companyId": 1001, "customerCode": "C1", "name": "Acme"}
 INVITATION_JSON = [{"status": "InProgress", "invitation": {"id": 5, "customerCode": "C1"}}]
+CERTIFICATE_JSON = {
+    "id": 500001,
+    "companyId": 1001,
+    "signedDate": "2024-01-15",
+    "expirationDate": "2027-12-31",
+    "exemptionNumber": "WA-123",
+    "exposureZone": {"id": 48, "name": "Washington", "region": "WA", "country": "US"},
+    "exemptionReason": {"id": 1, "name": "RESALE"},
+    "documentExists": True,
+    "modifiedDate": "2024-01-15T10:00:00Z",
+}
+PDF = b"%PDF-1.4 a signed certificate"
 
 
 def make_client(*outcomes, **options):
@@ -261,6 +274,280 @@ def test_invitation_body_and_answer():
     ]
     assert client.get_invitation("C1", 5).request_link == "https://x/up"
     assert session.calls[1].path == f"{COMPANY}/customers/C1/certexpressinvites/5"
+
+
+# --- creating a certificate -------------------------------------------------------------
+
+
+def create_certificate(client, **changes):
+    """``client.create_certificate`` with a valid set of arguments, changed by ``changes``."""
+    arguments = {
+        "exposure_zone_id": 48,
+        "signed_date": date(2024, 1, 15),
+        "expiration_date": date(2027, 12, 31),
+        "exemption_number": "WA-123",
+        "exemption_reason_id": 1,
+        "pdf": PDF,
+        **changes,
+    }
+    return client.create_certificate(arguments.pop("customer_code", "C 1"), **arguments)
+
+
+def test_create_certificate_posts_a_one_element_array_of_a_certificate_model():
+    client, session, _ = make_client(Reply(201, [CERTIFICATE_JSON]))
+    certificate = create_certificate(client, single_use=True)
+    assert certificate.id == 500001 and certificate.exposure_zone.region == "WA"
+    call = session.calls[0]
+    assert (call.method, call.path) == ("POST", f"{COMPANY}/certificates")
+    assert call.kwargs["json"] == [
+        {
+            "signedDate": "2024-01-15",
+            "expirationDate": "2027-12-31",
+            "exemptionNumber": "WA-123",
+            "isSingleCertificate": True,
+            "exemptionReason": {"id": 1},
+            "exposureZone": {"id": 48},
+            "customers": [{"companyId": 1001, "customerCode": "C 1"}],
+            "pdf": base64.b64encode(PDF).decode("ascii"),
+        }
+    ]
+    assert base64.b64decode(call.kwargs["json"][0]["pdf"], validate=True) == PDF
+
+
+def test_create_certificate_leaves_unset_fields_out():
+    client, session, _ = make_client(Reply(201, [CERTIFICATE_JSON]))
+    client.create_certificate(
+        "C1", exposure_zone_id=48, signed_date=date(2024, 1, 15), filename="scan-77.pdf"
+    )
+    assert session.calls[0].kwargs["json"] == [
+        {
+            "signedDate": "2024-01-15",
+            "isSingleCertificate": False,
+            "exposureZone": {"id": 48},
+            "customers": [{"companyId": 1001, "customerCode": "C1"}],
+            "filename": "scan-77.pdf",
+        }
+    ]
+
+
+def test_create_certificate_sends_the_calendar_date_of_a_datetime():
+    client, session, _ = make_client(Reply(201, [CERTIFICATE_JSON]))
+    signed = datetime(2024, 1, 15, 23, 30, tzinfo=timezone(timedelta(hours=-8)))
+    create_certificate(client, signed_date=signed, expiration_date=None)
+    body = session.calls[0].kwargs["json"][0]
+    assert body["signedDate"] == "2024-01-15" and "expirationDate" not in body
+
+
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"pdf": b"%PDF-" + b"x" * 96}, "more than the 100 allowed"),
+        ({"pdf": b"GIF89a"}, "not a PDF"),
+        ({"pdf": b""}, "not a PDF"),
+        ({"filename": "scan.pdf"}, "not both"),
+        ({"pdf": "JVBERi0="}, "pdf must be bytes"),
+        ({"exposure_zone_id": "48"}, "exposure_zone_id must be an integer id"),
+        ({"exposure_zone_id": True}, "exposure_zone_id must be an integer id"),
+        ({"exemption_reason_id": 1.0}, "exemption_reason_id must be an id"),
+        ({"signed_date": "2024-01-15"}, "signed_date must be a date"),
+        ({"expiration_date": "never"}, "expiration_date must be a date"),
+        ({"exemption_number": 123}, "exemption_number must be a string"),
+        ({"single_use": "yes"}, "single_use must be True or False"),
+        ({"customer_code": None}, "customer_code must be a string"),
+    ],
+)
+def test_create_certificate_refuses_bad_arguments_before_sending(changes, problem):
+    client, session, _ = make_client(max_pdf_bytes=100)
+    with pytest.raises(ValueError, match=problem):
+        create_certificate(client, **changes)
+    assert session.calls == []
+
+
+def test_create_certificate_accepts_a_pdf_of_exactly_max_pdf_bytes():
+    client, session, _ = make_client(Reply(201, [CERTIFICATE_JSON]), max_pdf_bytes=100)
+    create_certificate(client, pdf=bytearray(b"%PDF-" + b"x" * 95))
+    assert len(base64.b64decode(session.calls[0].kwargs["json"][0]["pdf"])) == 100
+
+
+def test_create_certificate_leaves_missing_required_fields_to_the_api():
+    refused = error_reply(400, "MissingExemptReason", "An exemption reason is required")
+    client, session, _ = make_client(refused)
+    with pytest.raises(ValidationError) as caught:
+        create_certificate(client, exemption_reason_id=None, pdf=None)
+    assert "exemptionReason" not in session.calls[0].kwargs["json"][0]
+    assert "pdf" not in session.calls[0].kwargs["json"][0]
+    assert not caught.value.may_have_taken_effect
+
+
+def test_create_certificate_needs_a_company_id():
+    client, session, _ = make_client(company_id=None)
+    with pytest.raises(ConfigurationError):
+        create_certificate(client)
+    assert session.calls == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [Reply(503, body=b""), error_reply(429, "RateLimitExceeded"), connection_refused()],
+)
+def test_create_certificate_is_retried_when_it_surely_did_not_take_effect(failure):
+    client, session, _ = make_client(failure, Reply(201, [CERTIFICATE_JSON]))
+    assert create_certificate(client).id == 500001
+    assert [call.method for call in session.calls] == ["POST", "POST"]
+
+
+@pytest.mark.parametrize(
+    "failure, error_class",
+    [
+        (requests.ReadTimeout(), RequestTimeoutError),
+        (connection_dropped(), TransportError),
+        (Reply(502, body=b""), ServerError),
+        (Reply(504, body=b""), ServerError),
+        (Reply(201, body=b'[{"id": 500001, "sig'), ProtocolError),
+        (Reply(201, [{"signedDate": "2024-01-15"}]), ProtocolError),  # no id
+        (Reply(201, []), ProtocolError),
+        (
+            error_reply(
+                400,
+                "CertificatesError",
+                "Certificates API returned error",
+                [{"code": "CertificatesError", "description": "The uploaded file must be a PDF."}],
+            ),
+            CertCaptureError,
+        ),
+    ],
+)
+def test_a_certificate_is_never_sent_twice_after_a_failure_that_may_have_taken_effect(
+    failure, error_class
+):
+    client, session, sleeps = make_client(failure)
+    with pytest.raises(error_class) as caught:
+        create_certificate(client)
+    assert caught.value.may_have_taken_effect
+    assert (caught.value.method, caught.value.path) == ("POST", f"{COMPANY}/certificates")
+    assert len(session.calls) == 1 and sleeps == []
+
+
+def test_a_refused_certificate_did_not_take_effect():
+    client, _, _ = make_client(error_reply(400, "InvalidExemptReason", "Unknown reason"))
+    with pytest.raises(ValidationError) as caught:
+        create_certificate(client, exemption_reason_id=999)
+    assert caught.value.code == "InvalidExemptReason" and not caught.value.may_have_taken_effect
+
+
+def test_the_pdf_never_reaches_the_logs(caplog):
+    client, _, _ = make_client(Reply(502, body=b""))
+    encoded = base64.b64encode(PDF).decode("ascii")
+    with (
+        caplog.at_level(logging.DEBUG, logger="certcapture_exemption.ecm"),
+        pytest.raises(ServerError) as caught,
+    ):
+        create_certificate(client)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert encoded not in logged and encoded not in repr(caught.value)
+
+
+# --- listing certificate requests --------------------------------------------------------
+
+
+def test_iter_invitations_lists_the_company_requests_page_by_page():
+    client, session, _ = make_client(
+        fetch_reply([{"id": 1, "customerCode": "A"}, {"id": 2, "customerCode": "B"}], count=3),
+        fetch_reply([{"id": 3, "customerCode": "A", "recipient": "ap@a.test"}], count=3),
+    )
+    invitations = client.iter_invitations(page_size=2)
+    assert session.calls == []
+    assert [(i.id, i.customer_code) for i in invitations] == [(1, "A"), (2, "B"), (3, "A")]
+    assert [c.path for c in session.calls] == [f"{COMPANY}/certexpressinvites"] * 2
+    assert [c.params for c in session.calls] == [
+        {"$top": 2, "$skip": 0},
+        {"$top": 2, "$skip": 2},
+    ]
+
+
+def test_iter_invitations_filters_on_the_customer_code_and_the_date_in_utc():
+    since = datetime(2024, 6, 1, 11, 30, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
+    client, session, _ = make_client(fetch_reply([]), fetch_reply([]), fetch_reply([]))
+    assert list(client.iter_invitations(customer_code="O'NEIL / 1", created_since=since)) == []
+    list(client.iter_invitations(customer_code="C1"))
+    list(client.iter_invitations(created_since=datetime(2024, 6, 1)))  # naive: UTC
+    assert [c.params.get("$filter") for c in session.calls] == [
+        "customerCode eq 'O''NEIL / 1' and date gt '2024-06-01T09:30:00.250000Z'",
+        "customerCode eq 'C1'",
+        "date gt '2024-06-01T00:00:00Z'",
+    ]
+
+
+def test_iter_invitations_keeps_only_the_exact_customer_code():
+    client, _, _ = make_client(
+        fetch_reply(
+            [
+                {"id": 1, "customerCode": "Acme"},
+                {"id": 2, "customerCode": "ACME"},  # a filter that ignores case
+                {"id": 3, "customerCode": "Acme"},
+            ]
+        )
+    )
+    assert [i.id for i in client.iter_invitations(customer_code="Acme")] == [1, 3]
+
+
+def test_an_invitation_carries_what_tells_two_requests_apart():
+    record = {
+        "id": 900001,
+        "companyId": 1001,
+        "recipient": "ap@acme.test",
+        "customerCode": "C1",
+        "emailStatus": "Sent",
+        "exposureZones": [48, 38],
+        "exemptReasons": [1],
+        "deliveryMethod": "Email",
+        "date": "2024-06-01T09:30:00.123Z",
+        "requestLink": "https://app.certexpress.test/x",
+    }
+    client, _, _ = make_client(fetch_reply([record]))
+    [invitation] = client.iter_invitations(customer_code="C1")
+    assert (
+        invitation.id,
+        invitation.customer_code,
+        invitation.recipient,
+        invitation.exposure_zones,
+        invitation.delivery_method,
+        invitation.email_status,
+        invitation.request_link,
+        invitation.date,
+    ) == (
+        900001,
+        "C1",
+        "ap@acme.test",
+        (48, 38),
+        "Email",
+        "Sent",
+        "https://app.certexpress.test/x",
+        datetime(2024, 6, 1, 9, 30, 0, 123000, tzinfo=timezone.utc),
+    )
+
+
+@pytest.mark.parametrize(
+    "options, error_class",
+    [
+        ({"page_size": 0}, ValueError),
+        ({"customer_code": 12}, ValueError),
+        ({"created_since": date(2024, 6, 1)}, ValueError),
+        ({"created_since": "2024-06-01"}, ValueError),
+    ],
+)
+def test_iter_invitations_refuses_bad_arguments_at_call_time(options, error_class):
+    client, session, _ = make_client()
+    with pytest.raises(error_class):
+        client.iter_invitations(**options)
+    assert session.calls == []
+
+
+def test_iter_invitations_needs_a_company_id():
+    client, session, _ = make_client(company_id=None)
+    with pytest.raises(ConfigurationError):
+        client.iter_invitations()
+    assert session.calls == []
 
 
 # --- paging -----------------------------------------------------------------------------
@@ -568,6 +855,7 @@ def test_an_invitation_is_never_sent_twice_after_an_ambiguous_failure(failure, e
         Reply(502, body=b""),
         Reply(504, body=b""),
         Reply(200, body=b'[{"id": 12, "custo'),
+        Reply(200, [{"id": "12", "customerCode": "C1"}]),  # read, but not a CustomerModel
     ],
 )
 def test_create_customer_after_an_ambiguous_failure_returns_the_customer_it_finds(failure):
@@ -577,6 +865,15 @@ def test_create_customer_after_an_ambiguous_failure_returns_the_customer_it_find
         ("POST", f"{COMPANY}/customers"),
         ("GET", f"{COMPANY}/customers/C1"),
     ]
+
+
+def test_a_created_record_that_cannot_be_read_may_have_taken_effect():
+    client, session, _ = make_client(Reply(201, [{"status": "Ready", "invitation": {}}]))
+    with pytest.raises(ProtocolError) as caught:
+        client.create_invitation("C1", "ap@acme.test", [89])
+    error = caught.value
+    assert error.may_have_taken_effect and len(session.calls) == 1
+    assert (error.method, error.path) == ("POST", f"{COMPANY}/customers/C1/certexpressinvites")
 
 
 def test_create_customer_posts_again_only_when_the_lookup_finds_nothing():

@@ -7,6 +7,7 @@ import pytest
 
 from certcapture_exemption.ecm import (
     Certificate,
+    CertificateRequest,
     Company,
     Customer,
     ExemptionReason,
@@ -284,3 +285,20 @@ def test_invitation_request_body_uses_ids_and_enum_strings():
         "deliveryMethod": "Email",
         "coverLetterTitle": "STANDARD_REQUEST",
     }
+
+
+def test_certificate_request_sends_only_what_is_set_and_hides_the_pdf_from_repr():
+    pdf = b"%PDF-1.4 \xfb\xef\xff\xfe"
+    request = CertificateRequest(
+        customer_codes=("A", "B"), exposure_zone_id=48, signed_date=date(2024, 1, 15), pdf=pdf
+    )
+    assert request.to_api() == {
+        "signedDate": "2024-01-15",
+        "isSingleCertificate": False,
+        "exposureZone": {"id": 48},
+        "customers": [{"customerCode": "A"}, {"customerCode": "B"}],
+        "pdf": "JVBERi0xLjQg++///g==",  # standard Base64: '+' and '/', padded
+    }
+    assert "JVBER" not in repr(request) and "PDF" not in repr(request)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.pdf = None

@@ -252,6 +252,22 @@ def assert_invitation(body):
     assert body["requestLink"] is None or isinstance(body["requestLink"], str)
 
 
+def certificate_body(code="ACME-1", **changes):
+    """A CertificateModel as the project's client sends it (zone WA = 48, RESALE = 1)."""
+    body = {
+        "signedDate": "2024-01-15",
+        "expirationDate": "2099-01-15",
+        "exemptionNumber": "WA-555",
+        "isSingleCertificate": False,
+        "exemptionReason": {"id": 1},
+        "exposureZone": {"id": 48},
+        "customers": [{"companyId": 1001, "customerCode": code}],
+        "pdf": base64.b64encode(SMALL_PDF).decode("ascii"),
+    }
+    body.update(changes)
+    return body
+
+
 def invite(api, code="ACME-1", zones=("WA",), **changes):
     ids = zone_ids(api)
     body = {
@@ -319,8 +335,10 @@ def test_certificate_setup_tells_provisioned_from_not(api):
         ("GET", "/certificates"),
         ("GET", "/certificates/1"),
         ("GET", "/certificates/1/attachment"),
+        ("POST", "/certificates"),
         ("POST", "/customers/ACME-1/certexpressinvites"),
         ("GET", "/customers/ACME-1/certexpressinvites/1"),
+        ("GET", "/certexpressinvites"),
     ],
 )
 def test_not_provisioned_company_refuses_every_exemption_call(api, method, path):
@@ -699,6 +717,178 @@ def test_add_certificate_refuses_unknown_things(sandbox, api):
     assert caught.value.code == "ValidationException" and len(caught.value.descriptions) == 3
 
 
+# --- creating certificates (CreateCertificates) --------------------------------------------
+
+
+def test_create_certificate_stores_it_with_its_pdf_for_its_customer(api):
+    create_customer(api)
+    response = api("POST", "/certificates", json=[certificate_body()])
+    assert response.status_code == 201
+    [created] = response.json()
+    assert_certificate(created)
+    assert [c["customerCode"] for c in created["customers"]] == ["ACME-1"]
+    assert_customer(created["customers"][0])
+    assert (created["signedDate"], created["expirationDate"]) == ("2024-01-15", "2099-01-15")
+    assert (created["exemptionNumber"], created["isSingleCertificate"]) == ("WA-555", False)
+    assert created["exposureZone"]["region"] == "WA"
+    assert created["exemptionReason"] == {"id": 1, "name": "RESALE"}
+    assert (created["status"], created["ecmStatus"], created["valid"]) == (
+        "COMPLETE",
+        "Valid",
+        True,
+    )
+    assert created["documentExists"] is True and created["pageCount"] == 1
+    assert created["createdDate"] == created["modifiedDate"]
+    fetched = api("GET", f"/certificates/{created['id']}", params={"$include": "customers"})
+    assert fetched.json() == created
+    attachment = api("GET", f"/certificates/{created['id']}/attachment", params={"$type": "Pdf"})
+    assert attachment.headers["Content-Type"] == "application/pdf"
+    assert attachment.content == SMALL_PDF
+    exempt = api("GET", "/customers/ACME-1/certificates/US/WA").json()
+    assert exempt["status"] == "Exempt" and exempt["certificate"]["id"] == created["id"]
+    active = api("GET", "/customers/ACME-1", params={"$include": "active_certificates"}).json()
+    assert [c["id"] for c in active["activeCertificates"]] == [created["id"]]
+    assert api("GET", "/customers/ACME-1/certificates").json()["@recordsetCount"] == 1
+    since = api(
+        "GET", "/certificates", params={"$filter": "modifiedDate gt '2000-01-01T00:00:00Z'"}
+    )
+    assert [c["id"] for c in since.json()["value"]] == [created["id"]]
+
+
+def test_create_certificates_links_every_customer_and_takes_zones_and_reasons_by_name(api):
+    create_customer(api)
+    create_customer(api, "ACME 2/Ü")
+    body = certificate_body(
+        exposureZone={"name": "Oregon"},
+        exemptionReason={"id": 3, "name": "government"},
+        customers=[{"customerCode": "ACME-1"}, {"customerCode": "ACME 2/Ü"}],
+    )
+    second = certificate_body(exposureZone={"id": 48, "name": "Washington"}, expirationDate=None)
+    del second["exemptionNumber"]
+    response = api("POST", "/certificates", json=[body, second])
+    assert response.status_code == 201
+    first, other = response.json()
+    assert first["exposureZone"]["region"] == "OR"
+    assert first["exemptionReason"]["name"] == "GOVERNMENT"
+    assert [c["customerCode"] for c in first["customers"]] == ["ACME-1", "ACME 2/Ü"]
+    assert other["id"] == first["id"] + 1 and other["modifiedDate"] > first["modifiedDate"]
+    assert other["expirationDate"] == "9999-12-31" and other["exemptionNumber"] is None
+    assert (
+        api("GET", f"/customers/{segment('ACME 2/Ü')}/certificates/US/OR").json()["status"]
+        == "Exempt"
+    )
+    assert api("GET", "/customers/ACME-1/certificates").json()["@recordsetCount"] == 2
+
+
+def test_a_certificate_with_a_filename_has_no_document(api):
+    create_customer(api)
+    body = certificate_body(filename="scan-0042.pdf")
+    del body["pdf"]
+    [created] = api("POST", "/certificates", json=[body]).json()
+    assert_certificate(created)
+    assert (created["filename"], created["documentExists"], created["pageCount"]) == (
+        "scan-0042.pdf",
+        False,
+        0,
+    )
+    attachment = api("GET", f"/certificates/{created['id']}/attachment")
+    assert_error(attachment, 404, "EntityNotFoundError")
+    assert api("GET", "/customers/ACME-1/certificates/US/WA").json()["status"] == "Exempt"
+
+
+def _without(*keys, **changes):
+    body = certificate_body(**changes)
+    for key in keys:
+        del body[key]
+    return body
+
+
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        (_without("signedDate"), "[0].signedDate is required"),
+        (certificate_body(signedDate="15/01/2024"), "signedDate '15/01/2024' is not a date"),
+        (certificate_body(expirationDate=20991231), "expirationDate must be a date string"),
+        (_without("exposureZone"), "[0].exposureZone is required"),
+        (certificate_body(exposureZone={"id": 99999}), "exposureZone id 99999 is unknown"),
+        (certificate_body(exposureZone={"name": "Atlantis"}), "name 'Atlantis' is unknown"),
+        (certificate_body(exposureZone={"id": "48"}), "exposureZone.id must be an integer"),
+        (certificate_body(exposureZone=48), "exposureZone must be an object"),
+        (certificate_body(exposureZone={}), "exposureZone needs an id or a name"),
+        (
+            certificate_body(exposureZone={"id": 48, "name": "Oregon"}),
+            "exposureZone id 48 is 'Washington', not 'Oregon'",
+        ),
+        (_without("exemptionReason"), "[0].exemptionReason is required"),
+        (certificate_body(exemptionReason={"id": 4242}), "exemptionReason id 4242 is unknown"),
+        (_without("pdf"), "one of filename, pdf or pages is required"),
+        (certificate_body(filename="a.pdf"), "not filename and pdf"),
+        (_without("pdf", pages=["/9j/4AAQ"]), "pages (JPG images) are not supported"),
+        (certificate_body(pdf=""), "pdf must be a non-empty string"),
+        (certificate_body(pdf=12), "pdf must be a non-empty string"),
+        (certificate_body(exemptionNumber=5), "exemptionNumber must be a string"),
+        (certificate_body(isSingleCertificate="no"), "isSingleCertificate must be a boolean"),
+        (_without("customers"), "customers must be a list of at least one"),
+        (certificate_body(customers=[]), "customers must be a list of at least one"),
+        (certificate_body(customers=[{"id": 1}]), "customers[0].customerCode is required"),
+        (certificate_body("NOBODY"), "customers[0].customerCode 'NOBODY' is not a customer"),
+    ],
+)
+def test_certificate_bodies_are_validated(api, body, problem):
+    create_customer(api)
+    error = assert_error(api("POST", "/certificates", json=[body]), 400, "ValidationException")
+    assert any(problem in d["description"] for d in error["details"]), error
+    assert api("GET", "/certificates").json()["@recordsetCount"] == 0
+
+
+def test_every_certificate_problem_is_listed_and_nothing_is_created(api):
+    create_customer(api)
+    bare = {"customers": [{"customerCode": "ACME-1"}]}
+    error = assert_error(
+        api("POST", "/certificates", json=[certificate_body(), bare]), 400, "ValidationException"
+    )
+    assert [d["description"] for d in error["details"]] == [
+        "[1].signedDate is required",
+        "[1].exposureZone is required",
+        "[1].exemptionReason is required",
+        "[1].one of filename, pdf or pages is required",
+    ]
+    for body in (certificate_body(), [], "x"):
+        assert_error(api("POST", "/certificates", json=body), 400, "ValidationException")
+    other_company = api("POST", "/certificates", company="OTHER", json=[certificate_body()])
+    assert_error(other_company, 400, "ValidationException")  # ACME-1 is not OTHER's customer
+    assert api("GET", "/certificates").json()["@recordsetCount"] == 0
+
+
+@pytest.mark.parametrize(
+    "pdf",
+    [
+        base64.b64encode(b"GIF89a not a pdf").decode(),
+        base64.urlsafe_b64encode(b"%PDF-1.4 \xfb\xef\xff\xfe").decode(),  # '-' and '_'
+        "%PDF-1.4 sent raw",
+        base64.b64encode(SMALL_PDF).decode().rstrip("="),
+    ],
+    ids=["not-a-pdf", "url-safe-alphabet", "not-base64", "unpadded"],
+)
+def test_a_pdf_that_is_not_a_base64_pdf_is_a_certificates_error(api, pdf):
+    create_customer(api)
+    response = api("POST", "/certificates", json=[certificate_body(pdf=pdf)])
+    error = assert_error(response, 400, "CertificatesError")
+    assert "must be a base64 encoded PDF" in error["details"][0]["description"]
+    assert api("GET", "/certificates").json()["@recordsetCount"] == 0
+
+
+def test_pre_validated_flag_is_accepted(api):
+    create_customer(api)
+    response = api(
+        "POST",
+        "/certificates",
+        params={"$preValidatedExemptionReason": "true"},
+        json=[certificate_body()],
+    )
+    assert response.status_code == 201 and response.json()[0]["status"] == "COMPLETE"
+
+
 # --- CertExpress invitations ------------------------------------------------------------
 
 
@@ -786,6 +976,93 @@ def test_invitation_becomes_ready_after_the_delay():
             f"{base}/ACME-1/certexpressinvites/{second['invitation']['id']}", timeout=TIMEOUT
         ).json()
         assert flipped["requestLink"]
+
+
+def test_company_invitations_are_listed_with_filters_and_paging(sandbox, api):
+    create_customer(api)
+    create_customer(api, "ACME 2/Ü")
+    first = invite(api).json()[0]["invitation"]
+    second = invite(api, "ACME 2/Ü", zones=("OR", "WA")).json()[0]["invitation"]
+    third = invite(api, recipient=None, deliveryMethod="Download").json()[0]["invitation"]
+    created = api("POST", "/customers", company="OTHER", json=[customer_body()])
+    assert created.status_code == 201
+    other = api(
+        "POST",
+        "/customers/ACME-1/certexpressinvites",
+        company="OTHER",
+        json=[{"recipient": "x@y.test", "exposureZones": [1], "deliveryMethod": "Email"}],
+    )
+    assert other.status_code == 201
+
+    everything = api("GET", "/certexpressinvites").json()
+    assert_fetch_result(everything, total=3, page_size=3, more=False)
+    assert everything["value"] == [first, second, third]  # oldest first, OTHER's not here
+    for invitation in everything["value"]:
+        assert_invitation(invitation)
+
+    def ids(filter_text, **params):
+        body = api("GET", "/certexpressinvites", params={"$filter": filter_text, **params})
+        assert body.status_code == 200, body.text
+        return [invitation["id"] for invitation in body.json()["value"]]
+
+    assert ids("customerCode eq 'ACME-1'") == [first["id"], third["id"]]
+    assert ids("customerCode eq 'ACME 2/Ü'") == [second["id"]]
+    assert ids("customerCode eq 'acme-1'") == []  # codes are case-sensitive
+    assert ids("customerCode eq 'NOBODY'") == []
+    assert ids(f"date gt '{first['date']}'") == [second["id"], third["id"]]
+    assert ids(f"customerCode eq 'ACME-1' and date gt '{first['date']}'") == [third["id"]]
+    assert ids(f"id eq {second['id']}") == [second["id"]]
+    assert ids("deliveryMethod eq 'Download'") == [third["id"]]
+    assert ids("emailStatus eq 'Sent'") == [first["id"], second["id"]]
+    assert ids("recipient eq 'ap@acme.test'") == [first["id"], second["id"]]
+    assert ids("customerCode ne 'x'", **{"$orderBy": "date desc"}) == [
+        third["id"],
+        second["id"],
+        first["id"],
+    ]
+
+    page = api("GET", "/certexpressinvites", params={"$top": 2, "$filter": "id gt 0"}).json()
+    assert_fetch_result(page, total=3, page_size=2, more=True)
+    assert "$filter=id%20gt%200" in page["@nextLink"] and "$skip=2" in page["@nextLink"]
+    rest = api("GET", page["@nextLink"]).json()
+    assert_fetch_result(rest, total=3, page_size=1, more=False)
+    assert [i["id"] for i in page["value"] + rest["value"]] == [
+        first["id"],
+        second["id"],
+        third["id"],
+    ]
+
+    for bad in ("exposureZones eq 48", "requestLink eq 'x'", "companyId eq 1001", "id eq 'x'"):
+        error = assert_error(
+            api("GET", "/certexpressinvites", params={"$filter": bad}), 400, "ValidationException"
+        )
+        assert error["target"] == "$filter"
+    orderless = api("GET", "/certexpressinvites", params={"$orderBy": "requestLink"})
+    assert_error(orderless, 400, "ValidationException")
+
+
+def test_listed_invitations_follow_readiness():
+    config = SandboxConfig(invite_ready_delay=60)
+    with SandboxServer(config) as slow, requests.Session() as http:
+        http.auth = AUTH
+        base = f"{slow.url}/api/v2/companies/1001"
+        http.post(f"{base}/customers", json=[customer_body()], timeout=TIMEOUT).raise_for_status()
+        body = {"recipient": "ap@acme.test", "exposureZones": [48], "deliveryMethod": "Email"}
+        http.post(
+            f"{base}/customers/ACME-1/certexpressinvites", json=[body], timeout=TIMEOUT
+        ).raise_for_status()
+        [pending] = http.get(f"{base}/certexpressinvites", timeout=TIMEOUT).json()["value"]
+        assert (pending["emailStatus"], pending["requestLink"]) == ("Pending", None)
+        sent = {"$filter": "emailStatus eq 'Sent'"}
+        assert http.get(f"{base}/certexpressinvites", params=sent, timeout=TIMEOUT).json() == {
+            "@recordsetCount": 0,
+            "value": [],
+        }
+        slow.make_invitations_ready()
+        [ready] = http.get(f"{base}/certexpressinvites", params=sent, timeout=TIMEOUT).json()[
+            "value"
+        ]
+        assert ready["id"] == pending["id"] and ready["requestLink"]
 
 
 # --- the upload page --------------------------------------------------------------------
@@ -1147,6 +1424,10 @@ def test_state_file_survives_a_restart(tmp_path):
             f"{base}/customers", json=[customer_body("KEEP Ü")], timeout=TIMEOUT
         ).raise_for_status()
         certificate = first.add_certificate("KEEP Ü", pdf=SMALL_PDF)
+        by_name = {key: value for key, value in certificate_body("KEEP Ü").items() if key != "pdf"}
+        [named] = http.post(
+            f"{base}/certificates", json=[{**by_name, "filename": "kept.pdf"}], timeout=TIMEOUT
+        ).json()
         body = {"recipient": "a@b.test", "exposureZones": [1], "deliveryMethod": "Email"}
         [invited] = http.post(
             f"{base}/customers/{segment('KEEP Ü')}/certexpressinvites", json=[body], timeout=TIMEOUT
@@ -1165,6 +1446,8 @@ def test_state_file_survives_a_restart(tmp_path):
         )
         pdf = http.get(f"{base}/certificates/{certificate['id']}/attachment", timeout=TIMEOUT)
         assert pdf.content == SMALL_PDF
+        kept = http.get(f"{base}/certificates/{named['id']}", timeout=TIMEOUT).json()
+        assert (kept["filename"], kept["documentExists"]) == ("kept.pdf", False)
         followed = http.get(
             f"{base}/customers/{segment('KEEP Ü')}/certexpressinvites/"
             f"{invited['invitation']['id']}",
@@ -1174,7 +1457,7 @@ def test_state_file_survives_a_restart(tmp_path):
         assert followed["requestLink"] == f"{second.url}/certexpress/{token}"
         assert requests.get(followed["requestLink"], timeout=TIMEOUT).status_code == 200
         newer = second.add_certificate("KEEP Ü")  # numbering and clock carry on
-        assert newer["id"] == certificate["id"] + 1
+        assert newer["id"] == named["id"] + 1
         assert newer["modifiedDate"] > certificate["modifiedDate"]
         second.reset()
     assert json.loads(state.read_text(encoding="utf-8"))["customers"] == []

@@ -47,6 +47,7 @@ from .errors import (
 )
 from .models import (
     Certificate,
+    CertificateRequest,
     Company,
     Customer,
     ExemptionReason,
@@ -87,6 +88,7 @@ __all__ = [
     "AuthenticationError",
     "CertCaptureError",
     "Certificate",
+    "CertificateRequest",
     "Company",
     "ConfigurationError",
     "Customer",

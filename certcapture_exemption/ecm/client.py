@@ -12,12 +12,21 @@ client per thread or per Odoo request.
 import logging
 import time
 from contextlib import contextmanager
+from datetime import date, datetime
 from urllib.parse import quote
 
 from . import const
-from .errors import ConfigurationError, EcmError, NotFoundError, ProtocolError, ValidationError
+from .errors import (
+    CertCaptureError,
+    ConfigurationError,
+    EcmError,
+    NotFoundError,
+    ProtocolError,
+    ValidationError,
+)
 from .models import (
     Certificate,
+    CertificateRequest,
     Company,
     Customer,
     ExemptionReason,
@@ -59,6 +68,44 @@ def _fetch_result(data, method, path):
             "Avalara's answer has a non-numeric @recordsetCount.", method=method, path=path
         )
     return data["value"], total
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _certificate_argument_problems(arguments):
+    """What is malformed or contradictory in the arguments of ``create_certificate``.
+
+    Fields the API requires but the call leaves out are not checked here: the API
+    refuses them itself (``MissingRequiredFields``, ``MissingExemptReason``).
+    """
+    problems = [
+        f"{name} must be {expected}"
+        for name, ok, expected in (
+            ("customer_code", isinstance(arguments["customer_code"], str), "a string"),
+            ("exposure_zone_id", _is_int(arguments["exposure_zone_id"]), "an integer id"),
+            ("signed_date", isinstance(arguments["signed_date"], date), "a date"),
+            ("expiration_date", _is_optional(arguments["expiration_date"], date), "a date"),
+            ("exemption_number", _is_optional(arguments["exemption_number"], str), "a string"),
+            ("exemption_reason_id", _is_optional_int(arguments["exemption_reason_id"]), "an id"),
+            ("pdf", _is_optional(arguments["pdf"], bytes | bytearray), "bytes"),
+            ("filename", _is_optional(arguments["filename"], str), "a string"),
+            ("single_use", isinstance(arguments["single_use"], bool), "True or False"),
+        )
+        if not ok
+    ]
+    if arguments["pdf"] is not None and arguments["filename"] is not None:
+        problems.append("give pdf or filename, not both: the API refuses both (ConflictingFields)")
+    return problems
+
+
+def _is_optional(value, kind):
+    return value is None or isinstance(value, kind)
+
+
+def _is_optional_int(value):
+    return value is None or _is_int(value)
 
 
 def _check_page_size(page_size):
@@ -184,7 +231,12 @@ class EcmClient:
                 path=path,
                 may_have_taken_effect=True,
             )
-        return model.from_api(answer[0])
+        try:
+            return model.from_api(answer[0])
+        except ProtocolError as err:
+            # A 2xx came back: the create was carried out even if its record cannot be read.
+            err.method, err.path, err.may_have_taken_effect = "POST", path, True
+            raise
 
     def _iter_pages(self, model, path, params, page_size, on_unreadable=None):
         """Records page by page (``$top``/``$skip``), holding one page at a time.
@@ -339,6 +391,80 @@ class EcmClient:
             )
         return content
 
+    def create_certificate(
+        self,
+        customer_code,
+        *,
+        exposure_zone_id,
+        signed_date,
+        expiration_date=None,
+        exemption_number=None,
+        exemption_reason_id=None,
+        pdf=None,
+        filename=None,
+        single_use=False,
+    ):
+        """Record a certificate typed in by hand, linked to the customer; returns the
+        stored ``Certificate``.
+
+        ``pdf`` is the signed document: bytes starting with ``%PDF-``, at most
+        ``max_pdf_bytes``. ``filename`` instead names a document kept elsewhere; the
+        API takes one of the two, never both. Fields left None are left out of the
+        body; the API refuses a certificate without document (``MissingRequiredFields``)
+        or without reason (``MissingExemptReason``), which raises ValidationError.
+        Malformed or contradictory arguments (wrong types, both ``pdf`` and
+        ``filename``, a PDF too large or not a PDF) raise ValueError, sending nothing.
+
+        A create is not idempotent and nothing identifies a certificate before it
+        exists, so the POST is never sent twice: a failure that may have taken
+        effect (``may_have_taken_effect``: read timeout, dropped connection, 502,
+        504, an unreadable answer, and CertCapture's own ``CertificatesError``,
+        after which Avalara has been seen to keep the certificate) is raised as it
+        is. Before sending again, look among the customer's certificates
+        (``iter_customer_certificates``) for one with the same exposure zone, signed
+        date and exemption number created since the attempt.
+        """
+        problems = _certificate_argument_problems(
+            {
+                "customer_code": customer_code,
+                "exposure_zone_id": exposure_zone_id,
+                "signed_date": signed_date,
+                "expiration_date": expiration_date,
+                "exemption_number": exemption_number,
+                "exemption_reason_id": exemption_reason_id,
+                "pdf": pdf,
+                "filename": filename,
+                "single_use": single_use,
+            }
+        )
+        if isinstance(pdf, bytes | bytearray):
+            if len(pdf) > self.max_pdf_bytes:
+                problems.append(
+                    f"the PDF has {len(pdf)} bytes, more than the {self.max_pdf_bytes} allowed"
+                )
+            elif not pdf.startswith(_PDF_MAGIC):
+                problems.append("pdf is not a PDF file: it does not start with %PDF-")
+        if problems:
+            raise ValueError("Cannot create the certificate: " + "; ".join(problems) + ".")
+        path = self._company_path("certificates")
+        request = CertificateRequest(
+            customer_codes=(customer_code,),
+            exposure_zone_id=exposure_zone_id,
+            signed_date=signed_date,
+            expiration_date=expiration_date,
+            exemption_number=exemption_number,
+            exemption_reason_id=exemption_reason_id,
+            pdf=None if pdf is None else bytes(pdf),
+            filename=filename,
+            is_single_certificate=single_use,
+            company_id=self.company_id,
+        )
+        try:
+            return self._post_one(Certificate, path, request)
+        except CertCaptureError as err:
+            err.may_have_taken_effect = True
+            raise
+
     # --- definitions ---------------------------------------------------------------------
 
     def iter_exposure_zones(self, *, page_size=const.MAX_PAGE_SIZE):
@@ -363,9 +489,12 @@ class EcmClient:
     ):
         """Ask the customer for a certificate (an email with an upload link, by default).
 
-        The API has no way to list a customer's invitations, so after a failure
-        that may have taken effect (``may_have_taken_effect``) the request is
-        not sent again: the error is raised and the caller decides.
+        A request is not idempotent, so after a failure that may have taken effect
+        (``may_have_taken_effect``) it is not sent again: the error is raised and
+        the caller decides. To find out whether it landed, list the customer's
+        requests made since just before the attempt (``iter_invitations`` with
+        ``customer_code`` and ``created_since``) and look for one with the same
+        recipient, exposure zones and delivery method.
         """
         request = InvitationRequest(
             recipient,
@@ -379,6 +508,31 @@ class EcmClient:
             self._company_path("customers", customer_code, "certexpressinvites"),
             request,
         )
+
+    def iter_invitations(self, *, customer_code=None, created_since=None, page_size=100):
+        """The company's certificate requests, one page of ``page_size`` fetched at a time.
+
+        ``customer_code`` keeps those of one customer (``$filter=customerCode eq``;
+        the code is also compared exactly here, as codes are case-sensitive) and
+        ``created_since`` those made after that moment (``date gt``, a naive
+        datetime is taken as UTC). The records come in the API's own order.
+        """
+        clauses = []
+        if customer_code is not None:
+            if not isinstance(customer_code, str):
+                raise ValueError("customer_code must be a string or None")
+            clauses.append(f"customerCode eq {_odata_string(customer_code)}")
+        if created_since is not None:
+            if not isinstance(created_since, datetime):
+                raise ValueError("created_since must be a datetime or None")
+            clauses.append(f"date gt {_odata_string(format_datetime(created_since))}")
+        params = {"$filter": " and ".join(clauses)} if clauses else {}
+        pages = self._iter_pages(
+            Invitation, self._company_path("certexpressinvites"), params, page_size
+        )
+        if customer_code is None:
+            return pages
+        return (invitation for invitation in pages if invitation.customer_code == customer_code)
 
     def get_invitation(self, customer_code, invitation_id):
         """A certificate request; its ``request_link`` is set once Avalara made it Ready."""

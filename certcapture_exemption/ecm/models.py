@@ -17,6 +17,7 @@ taken as UTC, which is what AvaTax sends. Enum values stay the API's strings
 # exactly as field() does, so the check does not apply to this module.
 # ruff: noqa: RUF009
 
+import base64
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 
@@ -311,6 +312,58 @@ class ExemptionStatus(_ApiModel):
         return self.status == const.EXEMPT
 
 
+def _date_text(value):
+    """A calendar date as ``YYYY-MM-DD`` (a datetime gives its date as written)."""
+    return (value.date() if isinstance(value, datetime) else value).isoformat()
+
+
+@dataclass(frozen=True)
+class CertificateRequest:
+    """Body of one certificate to create (a CertificateModel of CreateCertificates).
+
+    Only what is set is sent, as the .NET SDK leaves nulls out. The customers are
+    linked by code (``customers: [{companyId, customerCode}]``), the zone and the
+    reason are ``{"id": ...}`` objects, dates are ``YYYY-MM-DD``, and ``pdf`` (the
+    raw bytes) travels in standard Base64. The API takes exactly one of ``pdf`` and
+    ``filename``; this model sends what it is given and leaves the checks to
+    ``EcmClient.create_certificate``.
+    """
+
+    customer_codes: tuple[str, ...]
+    exposure_zone_id: int
+    signed_date: date
+    expiration_date: date | None = None
+    exemption_number: str | None = None
+    exemption_reason_id: int | None = None
+    pdf: bytes | None = field(default=None, repr=False)
+    filename: str | None = None
+    is_single_certificate: bool = False
+    company_id: int | None = None
+
+    def to_api(self):
+        """The CertificateModel JSON object, without the fields left unset."""
+        body = {"signedDate": _date_text(self.signed_date)}
+        if self.expiration_date is not None:
+            body["expirationDate"] = _date_text(self.expiration_date)
+        if self.exemption_number is not None:
+            body["exemptionNumber"] = self.exemption_number
+        body["isSingleCertificate"] = self.is_single_certificate
+        if self.exemption_reason_id is not None:
+            body["exemptionReason"] = {"id": self.exemption_reason_id}
+        body["exposureZone"] = {"id": self.exposure_zone_id}
+        body["customers"] = [
+            {"customerCode": code}
+            if self.company_id is None
+            else {"companyId": self.company_id, "customerCode": code}
+            for code in self.customer_codes
+        ]
+        if self.pdf is not None:
+            body["pdf"] = base64.b64encode(self.pdf).decode("ascii")
+        if self.filename is not None:
+            body["filename"] = self.filename
+        return body
+
+
 @dataclass(frozen=True)
 class InvitationRequest(_WritableModel):
     """Body of a CertExpress certificate request (CreateCertExpressInvitation)."""
@@ -332,7 +385,13 @@ class InvitationRequest(_WritableModel):
 
 @dataclass(frozen=True)
 class Invitation(_ApiModel):
-    """A CertExpress request; ``request_link`` (the upload page) is set once it is Ready."""
+    """A CertExpress request; ``request_link`` (the upload page) is set once it is Ready.
+
+    ``date`` is when the request was made. ``id``, ``customer_code``, ``recipient``,
+    ``exposure_zones``, ``delivery_method`` and ``date`` are what tells two requests
+    apart (see ``EcmClient.iter_invitations``); GET answers no Ready/InProgress status,
+    ``email_status`` says ``Sent`` once an Email request went out.
+    """
 
     id: int = _api_field("id", _read_int, required=True)
     company_id: int | None = _api_field("companyId", _read_int)

@@ -32,6 +32,7 @@ ADDON = "certcapture_exemption"
 DEFAULT_FROM = "5ae2e0e"
 DATABASE = "cc_upgrade_check"
 MARKER = "CC-UPGRADE-CHECK "
+MIGRATION = ROOT / ADDON / "migrations" / "18.0.2.0.0" / "pre-migrate.py"
 
 
 # ---------------------------------------------------------------- in odoo-bin shell
@@ -335,13 +336,16 @@ def shell_verify(env, expected):
     )
     rows = cr.fetchall()
     check("no field belongs to or points at an old model", not rows, rows)
-    cr.execute(
-        """SELECT table_name FROM information_schema.tables
-           WHERE table_name ~ '^certcapture_(invitation|exempt_reason|request_wizard)'
-              OR table_name ~ 'certcapture_(invitation|exempt_reason)'"""
-    )
+    old_tables = [
+        "certcapture_invitation",
+        "certcapture_exempt_reason",
+        "certcapture_request_wizard",
+        *expected["before"]["relations"],
+    ]
+    old_tables += [f"{table}_id_seq" for table in old_tables]
+    cr.execute("SELECT relname FROM pg_class WHERE relname IN %s", (tuple(old_tables),))
     leftovers = [row[0] for row in cr.fetchall()]
-    check("no table of the old names remains", not leftovers, leftovers)
+    check("no table or sequence of the old names remains", not leftovers, leftovers)
     check(
         "exemption reasons kept (same ids)",
         sorted(reason_ids.values()) == expected["reasons"],
@@ -359,6 +363,20 @@ def shell_verify(env, expected):
            AND column_name IN ('is_tax_exempt', 'exemption_number', 'exemption_code_id')"""
     )
     check("the partner's renamed columns are gone", not cr.fetchall())
+    cr.execute(
+        """SELECT column_name FROM information_schema.columns WHERE table_name = 'res_partner'
+           AND column_name IN %s""",
+        (
+            (
+                "certificate_pdf_filename",
+                "certificate_signed_date",
+                "certificate_expiration_date",
+                "exemption_state_id",
+            ),
+        ),
+    )
+    rows = cr.fetchall()
+    check("the partner's obsolete certificate columns are dropped", not rows, rows)
     for key, old in expected["partners"].items():
         partner = Partner.browse(old["id"])
         if old["exempt"]:
@@ -512,6 +530,32 @@ def shell_verify(env, expected):
         row and row[0] == "certcapture.certificate.request" and "exemption_reason_ids" in row[1],
         row,
     )
+
+    # Running the migration again changes nothing.
+    def snapshot():
+        cr.execute(
+            """SELECT (SELECT count(*) FROM certcapture_certificate),
+                      (SELECT string_agg(concat_ws(':', id, res_model, res_field, res_id), ','
+                                         ORDER BY id) FROM ir_attachment),
+                      (SELECT string_agg(model, ',' ORDER BY id) FROM ir_model),
+                      (SELECT string_agg(concat_ws(':', model, name), ',' ORDER BY id)
+                       FROM ir_model_fields),
+                      (SELECT string_agg(module || '.' || name, ',' ORDER BY id)
+                       FROM ir_model_data)"""
+        )
+        return cr.fetchone()
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pre_migrate", expected["migration"])
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    env.flush_all()
+    before = snapshot()
+    migration.migrate(cr, "18.0.1.0.0")
+    check("running the migration again changes nothing", snapshot() == before)
+    cr.rollback()
+
     for result in results:
         print("CC-UPGRADE-CHECK " + json.dumps(result), flush=True)
 
@@ -621,6 +665,7 @@ class Check:
             self.say(f"seeded {self.database}; stopping before the upgrade (--seed-only)")
             return
         expected = json.loads(seed_path.read_text(encoding="utf-8"))
+        expected["migration"] = str(MIGRATION)
         before = expected["before"]
         self.say(f"old database: {json.dumps(before)}")
         self.record(
@@ -639,6 +684,13 @@ class Check:
             if re.search(r" (ERROR|CRITICAL) ", line)
         ]
         self.record("upgrade logged no error", not errors, errors[:3])
+        deleted = re.findall(r"Deleting (\d+@ir\.model(?:\.fields)? \(\S+\))", proc.stderr)
+        self.say("the update deleted:\n  " + "\n  ".join(deleted))
+        self.record(
+            "upgrade deleted no model",
+            not [line for line in deleted if "@ir.model " in line],
+            [line for line in deleted if "@ir.model " in line],
+        )
         migrated = [
             line for line in (proc.stdout + proc.stderr).splitlines() if "migrate" in line.lower()
         ]

@@ -25,7 +25,7 @@ nothing.
 
 import logging
 
-from odoo.tools import parse_version
+from odoo.tools import SQL, parse_version
 from odoo.tools.sql import column_exists, make_index_name, table_exists
 
 _logger = logging.getLogger(__name__)
@@ -163,10 +163,16 @@ def rename_table(cr, old, new):
     if not table_exists(cr, old) or table_exists(cr, new):
         return
     _logger.info("table %s: renamed to %s", old, new)
-    cr.execute(f'ALTER TABLE "{old}" RENAME TO "{new}"')
+    cr.execute(SQL("ALTER TABLE %s RENAME TO %s", SQL.identifier(old), SQL.identifier(new)))
     cr.execute("SELECT 1 FROM pg_class WHERE relname = %s AND relkind = 'S'", (f"{old}_id_seq",))
     if cr.fetchone():
-        cr.execute(f'ALTER SEQUENCE "{old}_id_seq" RENAME TO "{new}_id_seq"')
+        cr.execute(
+            SQL(
+                "ALTER SEQUENCE %s RENAME TO %s",
+                SQL.identifier(f"{old}_id_seq"),
+                SQL.identifier(f"{new}_id_seq"),
+            )
+        )
     prefix = old + "_"
     cr.execute(
         """SELECT con.conname FROM pg_constraint con
@@ -197,7 +203,14 @@ def rename_constraint(cr, table, old, new):
         (table, old),
     )
     if cr.fetchone():
-        cr.execute(f'ALTER TABLE "{table}" RENAME CONSTRAINT "{old}" TO "{new}"')
+        cr.execute(
+            SQL(
+                "ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
+                SQL.identifier(table),
+                SQL.identifier(old),
+                SQL.identifier(new),
+            )
+        )
     execute(cr, "UPDATE ir_model_constraint SET name = %s WHERE name = %s", (new, old))
     rename_xmlid(cr, "ir.model.constraint", f"constraint_{old}", f"constraint_{new}")
 
@@ -207,7 +220,7 @@ def rename_index(cr, old, new):
         return
     cr.execute("SELECT 1 FROM pg_class WHERE relname = %s AND relkind = 'i'", (old,))
     if cr.fetchone():
-        cr.execute(f'ALTER INDEX "{old}" RENAME TO "{new}"')
+        cr.execute(SQL("ALTER INDEX %s RENAME TO %s", SQL.identifier(old), SQL.identifier(new)))
 
 
 def drop_transient_tables(cr, model):
@@ -220,10 +233,10 @@ def drop_transient_tables(cr, model):
         (model,),
     )
     for (relation,) in cr.fetchall():
-        cr.execute(f'DROP TABLE IF EXISTS "{relation}"')
+        cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(relation)))
     if table_exists(cr, table):
         _logger.info("table %s: dropped (transient)", table)
-        cr.execute(f'DROP TABLE "{table}"')
+        cr.execute(SQL("DROP TABLE %s", SQL.identifier(table)))
     execute(
         cr,
         """DELETE FROM ir_model_relation r USING ir_model m
@@ -254,7 +267,9 @@ def rename_relation(cr, model, field, old_spec, new_spec, comodel_table):
         )
         foreign_keys = [row[0] for row in cr.fetchall()]
         for name in foreign_keys:
-            cr.execute(f'ALTER TABLE "{old}" DROP CONSTRAINT "{name}"')
+            cr.execute(
+                SQL("ALTER TABLE %s DROP CONSTRAINT %s", SQL.identifier(old), SQL.identifier(name))
+            )
         if foreign_keys:
             execute(cr, "DELETE FROM ir_model_constraint WHERE name IN %s", (tuple(foreign_keys),))
         cr.execute(
@@ -265,22 +280,39 @@ def rename_relation(cr, model, field, old_spec, new_spec, comodel_table):
             (old,),
         )
         for (name,) in cr.fetchall():
-            cr.execute(f'DROP INDEX "{name}"')
-        cr.execute(f'ALTER TABLE "{old}" RENAME TO "{new}"')
-        cr.execute(f'ALTER TABLE "{new}" RENAME COLUMN "{old1}" TO "{new1}"')
-        cr.execute(f'ALTER TABLE "{new}" RENAME COLUMN "{old2}" TO "{new2}"')
+            cr.execute(SQL("DROP INDEX %s", SQL.identifier(name)))
+        table, column1, column2 = SQL.identifier(new), SQL.identifier(new1), SQL.identifier(new2)
+        cr.execute(SQL("ALTER TABLE %s RENAME TO %s", SQL.identifier(old), table))
+        for old_column, column in ((old1, column1), (old2, column2)):
+            cr.execute(
+                SQL(
+                    "ALTER TABLE %s RENAME COLUMN %s TO %s",
+                    table,
+                    SQL.identifier(old_column),
+                    column,
+                )
+            )
         rename_index(cr, f"{old}_pkey", f"{new}_pkey")
-        cr.execute(f'CREATE INDEX ON "{new}" ("{new2}", "{new1}")')
-        cr.execute(f"COMMENT ON TABLE \"{new}\" IS 'RELATION BETWEEN {table_of(model)} AND "
-                   f"{comodel_table}'")  # fmt: skip
+        # As Odoo makes a many2many table (fields.Many2many.update_db).
         cr.execute(
-            f'ALTER TABLE "{new}" ADD FOREIGN KEY ("{new1}") '
-            f'REFERENCES "{table_of(model)}" (id) ON DELETE CASCADE'
+            SQL(
+                "CREATE INDEX ON %s (%s, %s); COMMENT ON TABLE %s IS %s",
+                table,
+                column2,
+                column1,
+                table,
+                f"RELATION BETWEEN {table_of(model)} AND {comodel_table}",
+            )
         )
-        cr.execute(
-            f'ALTER TABLE "{new}" ADD FOREIGN KEY ("{new2}") '
-            f'REFERENCES "{comodel_table}" (id) ON DELETE CASCADE'
-        )
+        for column, target in ((column1, table_of(model)), (column2, comodel_table)):
+            cr.execute(
+                SQL(
+                    "ALTER TABLE %s ADD FOREIGN KEY (%s) REFERENCES %s (id) ON DELETE CASCADE",
+                    table,
+                    column,
+                    SQL.identifier(target),
+                )
+            )
     execute(cr, "UPDATE ir_model_relation SET name = %s WHERE name = %s", (new, old))
     execute(
         cr,
@@ -320,7 +352,15 @@ def rename_model(cr, old, new):
     for table, column in MODEL_NAME_COLUMNS:
         if column_exists(cr, table, column):
             count = execute(
-                cr, f'UPDATE "{table}" SET "{column}" = %s WHERE "{column}" = %s', (new, old)
+                cr,
+                SQL(
+                    "UPDATE %s SET %s = %s WHERE %s = %s",
+                    SQL.identifier(table),
+                    SQL.identifier(column),
+                    new,
+                    SQL.identifier(column),
+                    old,
+                ),
             )
             if count:
                 _logger.info("model %s: %s %s.%s renamed", old, count, table, column)
@@ -329,11 +369,19 @@ def rename_model(cr, old, new):
     for model, name in cr.fetchall():
         table = table_of(model)
         if table_exists(cr, table) and column_exists(cr, table, name):
+            column = SQL.identifier(name)
             execute(
                 cr,
-                f'UPDATE "{table}" SET "{name}" = %s || substr("{name}", %s) '
-                f'WHERE "{name}" LIKE %s',
-                (new, len(old) + 1, old.replace("_", r"\_") + ",%"),
+                SQL(
+                    "UPDATE %s SET %s = %s || substr(%s, %s) WHERE starts_with(%s, %s)",
+                    SQL.identifier(table),
+                    column,
+                    new + ",",
+                    column,
+                    len(old) + 2,
+                    column,
+                    old + ",",
+                ),
             )
 
 
@@ -379,7 +427,14 @@ def rename_field(cr, model, old, new, related=None):
     _logger.info("field %s.%s: renamed to %s", model, old, new)
     table = table_of(model)
     if table_exists(cr, table) and column_exists(cr, table, old) and not related:
-        cr.execute(f'ALTER TABLE "{table}" RENAME COLUMN "{old}" TO "{new}"')
+        cr.execute(
+            SQL(
+                "ALTER TABLE %s RENAME COLUMN %s TO %s",
+                SQL.identifier(table),
+                SQL.identifier(old),
+                SQL.identifier(new),
+            )
+        )
         rename_index(cr, make_index_name(table, old), make_index_name(table, new))
         rename_constraint(cr, table, f"{table}_{old}_fkey", f"{table}_{new}_fkey")
     execute(cr, "UPDATE ir_model_fields SET name = %s WHERE id = %s", (new, field_id))
@@ -408,9 +463,17 @@ def rename_field(cr, model, old, new, related=None):
         if column_exists(cr, "ir_filters", column):
             execute(
                 cr,
-                f"""UPDATE ir_filters SET "{column}" = regexp_replace("{column}", %s, %s, 'g')
-                    WHERE model_id = %s AND "{column}" ~ %s""",
-                (pattern, r"\1" + new + r"\2", model, pattern),
+                SQL(
+                    "UPDATE ir_filters SET %s = regexp_replace(%s, %s, %s, 'g') "
+                    "WHERE model_id = %s AND %s ~ %s",
+                    SQL.identifier(column),
+                    SQL.identifier(column),
+                    pattern,
+                    r"\1" + new + r"\2",
+                    model,
+                    SQL.identifier(column),
+                    pattern,
+                ),
             )
     if table_exists(cr, "ir_exports_line"):
         execute(
@@ -455,14 +518,18 @@ def move_partner_pdfs(cr):
             deleted += 1
             continue
         # A partner's certificate fields, NULL for those already gone.
-        selected = ", ".join(
-            f'p."{column}"' if present else "NULL" for column, present in values.items()
+        selected = SQL(", ").join(
+            SQL.identifier("p", column) if present else SQL("NULL")
+            for column, present in values.items()
         )
         cr.execute(
-            f"""SELECT {selected}, p.company_id, p.certcapture_exemption_number,
-                       p.certcapture_exemption_reason_id
-                FROM res_partner p WHERE p.id = %s""",
-            (partner_id,),
+            SQL(
+                """SELECT %s, p.company_id, p.certcapture_exemption_number,
+                          p.certcapture_exemption_reason_id
+                   FROM res_partner p WHERE p.id = %s""",
+                selected,
+                partner_id,
+            )
         )
         row = cr.fetchone()
         if row is None:  # the attachment of a deleted partner

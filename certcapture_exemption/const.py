@@ -35,8 +35,13 @@ PARTNER_CERTIFICATE_STATUSES = [
 ]
 
 EXPIRING_SOON_DAYS = 30
+# How long the calls made while a person waits (a save, a button) may take
+# in all, by default; what does not fit is left to the scheduled jobs.
+DEFAULT_TIME_BUDGET_SECONDS = 10.0
 PULL_BATCH_SIZE = 50
 RETRY_BATCH_SIZE = 50
+# Requests older than this are no longer followed by the scheduled job.
+FOLLOW_REQUEST_DAYS = 30
 # Failed checks older than this are left to the user (the order went on).
 RETRY_MAX_AGE_DAYS = 7
 COUNTRY_CODE = "US"

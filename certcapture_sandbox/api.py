@@ -1,4 +1,4 @@
-"""Handlers of the AvaTax exemption calls listed in docs/avatax-ecm-api.md.
+"""Handlers of the AvaTax exemption calls listed in docs/api-reference.md.
 
 Each takes the :class:`~.routing.Call` and its decoded path parameters
 (``company`` already resolved by the app) and returns a response; failures

@@ -155,7 +155,7 @@ def test_every_request_carries_auth_headers_and_timeouts():
     headers = call.kwargs["headers"]
     assert headers["Accept"] == "application/json"
     assert headers["X-Avalara-Client"] == (
-        f"certcapture_exemption; 18.0.1.0.0; requests; {requests.__version__}; "
+        f"certcapture_exemption; 18.0.2.0.0; requests; {requests.__version__}; "
         f"{socket.gethostname()}"
     )
 
@@ -693,3 +693,54 @@ def test_the_client_imports_without_odoo():
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# --- the time budget of a person waiting ------------------------------------------------
+
+
+def test_time_budget_shortens_timeouts_to_what_is_left():
+    client, session, _ = make_client(Reply(200, CUSTOMER_JSON), read_timeout=30.0)
+    with client.time_budget(3.0):
+        client.get_customer("C1")
+    connect, read = session.calls[0].kwargs["timeout"]
+    assert 2.5 < read <= 3.0 and 2.5 < connect <= 3.0
+    client2, session2, _ = make_client(Reply(200, CUSTOMER_JSON), read_timeout=30.0)
+    client2.get_customer("C1")
+    assert session2.calls[0].kwargs["timeout"] == (5.0, 30.0), "no budget: full timeouts"
+
+
+def test_time_budget_gives_up_a_long_retry_after_instead_of_waiting():
+    limited = error_reply(429, "RateLimitExceeded", headers={"Retry-After": "25"})
+    client, session, sleeps = make_client(limited, Reply(200, CUSTOMER_JSON))
+    with client.time_budget(10.0), pytest.raises(RateLimitedError):
+        client.get_customer("C1")
+    assert sleeps == [] and len(session.calls) == 1
+
+
+def test_time_budget_allows_short_waits_that_fit():
+    limited = error_reply(429, "RateLimitExceeded", headers={"Retry-After": "1"})
+    client, session, sleeps = make_client(limited, Reply(200, CUSTOMER_JSON))
+    with client.time_budget(10.0):
+        assert client.get_customer("C1").id == 12
+    assert sleeps == [1.0] and len(session.calls) == 2
+
+
+def test_spent_time_budget_sends_nothing():
+    client, session, _ = make_client(Reply(200, CUSTOMER_JSON))
+    with client.time_budget(0.0), pytest.raises(RequestTimeoutError) as caught:
+        client.get_customer("C1")
+    assert session.calls == []
+    assert caught.value.transient and not caught.value.may_have_taken_effect
+
+
+def test_time_budgets_nest_and_end():
+    client, _, _ = make_client()
+    transport = client._transport
+    with client.time_budget(10.0):
+        outer = transport.deadline
+        with client.time_budget(60.0):
+            assert transport.deadline == outer, "an inner budget never extends the outer one"
+        with client.time_budget(1.0):
+            assert transport.deadline < outer
+        assert transport.deadline == outer
+    assert transport.deadline is None

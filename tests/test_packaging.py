@@ -14,7 +14,7 @@ MANIFEST = ast.literal_eval((ROOT / "certcapture_exemption" / "__manifest__.py")
 
 
 def test_manifest_is_what_apps_needs():
-    assert MANIFEST["version"] == "18.0.1.0.0"
+    assert MANIFEST["version"] == "18.0.2.0.0"
     assert MANIFEST["license"] == "LGPL-3"
     assert MANIFEST["category"] == "Sales"
     assert set(MANIFEST["depends"]) == {"sale_management", "contacts", "mail"}
@@ -51,7 +51,7 @@ def wheel(tmp_path_factory):
 
 
 def test_wheel_carries_the_addon_under_odoo_addons_and_the_sandbox(wheel):
-    assert wheel.name.startswith("odoo_addon_certcapture_exemption-18.0.1.0.0")
+    assert wheel.name.startswith("odoo_addon_certcapture_exemption-18.0.2.0.0")
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
         "odoo/addons/certcapture_exemption/__manifest__.py",

@@ -1,4 +1,4 @@
-"""The local sandbox against the contract in docs/avatax-ecm-api.md, over real HTTP.
+"""The local sandbox against the API reference in docs/api-reference.md, over real HTTP.
 
 Raw JSON is checked here (exact camelCase key sets, types, enums as strings,
 FetchResult and error envelopes), independently of the project's client, so

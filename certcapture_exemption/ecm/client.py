@@ -1,6 +1,6 @@
 """``EcmClient``: the calls of the AvaTax v2 exemption API this project uses.
 
-Each method maps to one row of the contract (docs/avatax-ecm-api.md) and
+Each method maps to one call of docs/api-reference.md (the project's API reference) and
 returns typed models; HTTP, retries, logging and error mapping live in
 ``transport``. Paths are built here, with every variable segment
 percent-encoded, because customer codes are free UTF-8 (spaces, slashes...).
@@ -11,6 +11,7 @@ client per thread or per Odoo request.
 
 import logging
 import time
+from contextlib import contextmanager
 from urllib.parse import quote
 
 from . import const
@@ -129,6 +130,21 @@ class EcmClient:
     def request_count(self):
         """HTTP requests actually sent by this client, retries included."""
         return self._transport.request_count
+
+    @contextmanager
+    def time_budget(self, seconds):
+        """``with client.time_budget(10):`` every request sent inside, retries
+        and waits included, ends within ``seconds`` (None: no budget); what
+        does not fit raises RequestTimeoutError instead of waiting. Budgets
+        nest: an inner one never extends an outer one."""
+        outer = self._transport.deadline
+        if seconds is not None:
+            deadline = time.monotonic() + seconds
+            self._transport.deadline = deadline if outer is None else min(outer, deadline)
+        try:
+            yield self
+        finally:
+            self._transport.deadline = outer
 
     def close(self):
         """Release the HTTP connections (only those of a session the client created)."""

@@ -1,7 +1,7 @@
 """Fixed values of the AvaTax v2 exemption API and of this client, in one place.
 
 Paths, enum strings and error codes are spelled exactly as the API contract
-(docs/avatax-ecm-api.md) spells them, so a reader can grep one against the
+(docs/api-reference.md) spells them, so a reader can grep one against the
 other. Enum values travel as strings; the constants below name the known ones
 without turning them into Python enums, so an unknown value sent by a newer API
 still parses.
@@ -17,10 +17,14 @@ DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_BACKOFF_CAP = 8.0
 DEFAULT_MAX_PDF_BYTES = 10 * 1024 * 1024
 DEFAULT_APP_NAME = "certcapture_exemption"
-DEFAULT_APP_VERSION = "18.0.1.0.0"
+DEFAULT_APP_VERSION = "18.0.2.0.0"
 #: A server asking to wait longer than this is waited for this long only: a
 #: user or a cron job is waiting behind the call.
 RETRY_AFTER_CAP = 60.0
+#: Inside a time budget (a person waiting on a save), a retry that would wait
+#: longer than this is given up, and so is one that leaves no time to try.
+BUDGETED_MAX_WAIT = 2.0
+BUDGETED_MIN_TRY = 0.5
 #: The API's own limit on records per call.
 MAX_PAGE_SIZE = 1000
 

@@ -205,6 +205,9 @@ class Transport:
         self._sleep = sleep
         self._jitter = jitter
         self.request_count = 0
+        #: ``time.monotonic()`` value after which no request is sent and no
+        #: retry waited for (None: no budget). See ``EcmClient.time_budget``.
+        self.deadline = None
 
     def __repr__(self):
         return f"Transport(base_url={self.base_url!r}, account_id={self.account_id!r})"
@@ -248,6 +251,8 @@ class Transport:
                 if attempt >= self.max_retries or not self._may_retry(err, method):
                     raise
                 delay = self._retry_delay(err, attempt)
+                if not self._budget_allows_wait(delay):
+                    raise
                 attempt += 1
                 _logger.warning(
                     "Avalara %s %s failed (%s, %s); retry %d of %d in %.2f s",
@@ -266,12 +271,38 @@ class Transport:
         """Transient failures are retried, but a POST only if it surely did not take effect."""
         return err.transient and (method != "POST" or not err.may_have_taken_effect)
 
+    def _remaining(self):
+        """Seconds left in the time budget, or None when there is no budget."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _budget_allows_wait(self, delay):
+        """Inside a budget, wait only briefly, and only if a try still fits after."""
+        remaining = self._remaining()
+        if remaining is None:
+            return True
+        return delay <= const.BUDGETED_MAX_WAIT and delay + const.BUDGETED_MIN_TRY < remaining
+
+    def _timeout(self, method, path):
+        """(connect, read) timeouts, shortened to what is left of the budget."""
+        remaining = self._remaining()
+        if remaining is None:
+            return self.timeout
+        if remaining <= 0:
+            raise RequestTimeoutError(
+                "The time allowed for Avalara's answers is spent.",
+                method=method,
+                path=path,
+                transient=True,
+            )
+        return tuple(min(limit, remaining) for limit in self.timeout)
+
     def _retry_delay(self, err, attempt):
         if err.retry_after is not None:
             return min(err.retry_after, const.RETRY_AFTER_CAP)
         return min(self.backoff_cap, self.backoff_base * 2**attempt) * self._jitter()
 
     def _send_once(self, method, path, params, body, accept, max_bytes, attempt):
+        timeout = self._timeout(method, path)
         self.request_count += 1
         started = time.monotonic()
         outcome = "no answer"
@@ -283,14 +314,14 @@ class Transport:
                 json=body,
                 headers={"Accept": accept, "X-Avalara-Client": self.client_header},
                 auth=self._auth,
-                timeout=self.timeout,
+                timeout=timeout,
                 stream=True,
                 allow_redirects=False,
             ) as response:
                 outcome = response.status_code
                 content = self._read_body(response, max_bytes, method, path)
         except requests.RequestException as exc:
-            raise self._transport_error(exc, method, path) from exc
+            raise self._transport_error(exc, method, path, timeout) from exc
         finally:
             _logger.debug(
                 "Avalara %s %s -> %s in %.0f ms (attempt %d)",
@@ -369,16 +400,16 @@ class Transport:
             may_have_taken_effect=status in _AMBIGUOUS_STATUSES,
         )
 
-    def _transport_error(self, exc, method, path):
+    def _transport_error(self, exc, method, path, timeout):
         """Map a requests failure (no usable answer) to an error, saying whether the
         request may have reached the server and whether trying again can help."""
         inner = _underlying(exc)
         if isinstance(exc, requests.ConnectTimeout):
             error_class, transient, maybe_done = RequestTimeoutError, True, False
-            message = f"Could not connect to Avalara within {self.timeout[0]:g} s."
+            message = f"Could not connect to Avalara within {timeout[0]:.3g} s."
         elif isinstance(exc, requests.ReadTimeout) or isinstance(inner, ReadTimeoutError):
             error_class, transient, maybe_done = RequestTimeoutError, True, True
-            message = f"Avalara did not answer within {self.timeout[1]:g} s."
+            message = f"Avalara did not answer within {timeout[1]:.3g} s."
         elif isinstance(exc, requests.exceptions.SSLError):
             error_class, transient, maybe_done = TransportError, False, False
             message = f"The secure connection to Avalara failed: {exc}"

@@ -1,7 +1,7 @@
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from ..const import ENVIRONMENT_URLS, MISSING_CERTIFICATE_POLICIES
+from ..const import DEFAULT_TIME_BUDGET_SECONDS, ENVIRONMENT_URLS, MISSING_CERTIFICATE_POLICIES
 
 
 class ResCompany(models.Model):
@@ -34,6 +34,13 @@ class ResCompany(models.Model):
     )
     certcapture_connect_timeout = fields.Float("Connect Timeout (s)", default=5.0)
     certcapture_read_timeout = fields.Float("Read Timeout (s)", default=30.0)
+    certcapture_time_budget = fields.Float(
+        "Time Budget While a User Waits (s)",
+        default=DEFAULT_TIME_BUDGET_SECONDS,
+        help="All CertCapture calls made while a person waits (saving an order, a button) "
+        "end within this time, retries included; what does not fit is left to the scheduled "
+        "jobs and the order says so. 0 means no budget.",
+    )
     certcapture_missing_policy = fields.Selection(
         MISSING_CERTIFICATE_POLICIES,
         "Orders Created Outside the Form",

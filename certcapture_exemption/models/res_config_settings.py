@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
 
+from ..notifications import display_notification
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -26,6 +28,9 @@ class ResConfigSettings(models.TransientModel):
     )
     certcapture_read_timeout = fields.Float(
         related="company_id.certcapture_read_timeout", readonly=False
+    )
+    certcapture_time_budget = fields.Float(
+        related="company_id.certcapture_time_budget", readonly=False
     )
     certcapture_missing_policy = fields.Selection(
         related="company_id.certcapture_missing_policy", readonly=False
@@ -68,26 +73,25 @@ class ResConfigSettings(models.TransientModel):
         self.ensure_one()
         # Settings are saved first so the test uses what is on the screen.
         self.execute()
-        service = self.env["certcapture.service"]
-        ok, message = service._test_connection(self.company_id)
+        ok, message = self.env["certcapture.sync"]._test_connection(self.company_id)
         title = _("CertCapture connection") if ok else _("CertCapture connection failed")
-        return service._notification(title, message, "success" if ok else "danger")
+        return display_notification(title, message, "success" if ok else "danger")
 
     def action_certcapture_refresh_lists(self):
         self.ensure_one()
         self.execute()
-        zones, reasons = self.env["certcapture.service"]._refresh_lists(self.company_id)
+        zones, reasons = self.env["certcapture.sync"]._refresh_lists(self.company_id)
         message = _(
             "%(zones)s exposure zones and %(reasons)s exemption reasons loaded.",
             zones=zones,
             reasons=reasons,
         )
-        return self.env["certcapture.service"]._notification(_("CertCapture lists"), message)
+        return display_notification(_("CertCapture lists"), message)
 
     def action_certcapture_pull_now(self):
         self.ensure_one()
         self.execute()
         self._certcapture_pull_cron().sudo()._trigger()
-        return self.env["certcapture.service"]._notification(
+        return display_notification(
             _("CertCapture"), _("Certificates will be pulled in the background shortly.")
         )

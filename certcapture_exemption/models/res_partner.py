@@ -1,42 +1,55 @@
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import email_normalize
 
 from ..const import EXPIRING_SOON_DAYS, PARTNER_CERTIFICATE_STATUSES
+from ..notifications import display_notification, soft_reload
 from .certcapture_service import CertCaptureUserError
 
-# The customer form's certificate fields, as the source names them (Cert,
-# Cert Signed, Cert Exp Date, Ex State, Exemption No, Ex Code).
-SUMMARY_FIELDS = (
-    "certificate_pdf",
-    "certificate_signed_date",
-    "certificate_expiration_date",
-    "exemption_state_id",
-    "exemption_number",
-    "exemption_code_id",
-)
+# The customer's certificate fields: computed from its best certificate of the
+# current company, and typed on the form into its hand-entered certificate.
+CERTIFICATE_FIELDS = {
+    # partner field: certificate field
+    "certcapture_certificate_pdf": "pdf",
+    "certcapture_certificate_filename": "pdf_filename",
+    "certcapture_certificate_signed_date": "signed_date",
+    "certcapture_certificate_expiration_date": "expiration_date",
+    "certcapture_exempt_state_id": "state_id",
+}
+
+
+def _comparable(value):
+    """A written value as compared: base64 PDFs come as text or bytes."""
+    return value.encode() if isinstance(value, str) else value
 
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    is_tax_exempt = fields.Boolean(
+    certcapture_is_exempt = fields.Boolean(
         "Tax Exempt",
-        compute="_compute_is_tax_exempt",
+        compute="_compute_certcapture_is_exempt",
         store=True,
-        help="Set when an exemption number or an exemption code is entered.",
+        help="Set when an exemption number or an exemption reason is entered.",
     )
-    exemption_number = fields.Char("Exemption No", tracking=True)
-    exemption_code_id = fields.Many2one("certcapture.exempt.reason", tracking=True)
-    certificate_pdf = fields.Binary("Certificate", attachment=True, groups="base.group_user")
-    certificate_pdf_filename = fields.Char("Certificate Filename", groups="base.group_user")
-    certificate_signed_date = fields.Date("Cert Signed")
-    certificate_expiration_date = fields.Date("Cert Exp Date", tracking=True)
-    exemption_state_id = fields.Many2one("res.country.state", "Ex State")
+    certcapture_exemption_number = fields.Char(
+        "Exemption Number",
+        tracking=True,
+        help="The customer's exemption or resale number (aACE: Exemption No). With it, or an "
+        "exemption reason, the customer is tax exempt.",
+    )
+    certcapture_exemption_reason_id = fields.Many2one(
+        "certcapture.exemption.reason",
+        "Exemption Reason",
+        tracking=True,
+        help="Why the customer is exempt, as CertCapture names it (aACE: Ex Code).",
+    )
     certcapture_ap_email = fields.Char(
-        "A/P Email", help="Where certificate requests are sent; CertCapture may write to it."
+        "A/P Email",
+        help="The customer's accounts payable address: certificate requests go there, and "
+        "CertCapture may update it.",
     )
     certcapture_missing_ap_email = fields.Boolean(compute="_compute_certcapture_missing_ap_email")
     certcapture_customer_code = fields.Char(
@@ -52,17 +65,66 @@ class ResPartner(models.Model):
     certcapture_last_sync = fields.Datetime(
         "Last Sync", company_dependent=True, copy=False, readonly=True
     )
-    certificate_ids = fields.One2many("certcapture.certificate", "partner_id", "Certificates")
-    certcapture_invitation_ids = fields.One2many(
-        "certcapture.invitation", "partner_id", "Certificate Requests"
+    certcapture_certificate_ids = fields.One2many(
+        "certcapture.certificate", "partner_id", "Certificates"
+    )
+    certcapture_request_ids = fields.One2many(
+        "certcapture.certificate.request", "partner_id", "Certificate Requests"
+    )
+    # The best certificate of the current company and what it says: one value
+    # in one place (the certificate), shown here.
+    certcapture_certificate_id = fields.Many2one(
+        "certcapture.certificate",
+        "Current Certificate",
+        compute="_compute_certcapture_certificate",
+    )
+    certcapture_certificate_source = fields.Selection(
+        [("manual", "Entered by hand"), ("pulled", "Pulled from CertCapture")],
+        "Certificate Source",
+        compute="_compute_certcapture_certificate",
+    )
+    certcapture_certificate_pdf = fields.Binary(
+        "Certificate",
+        compute="_compute_certcapture_certificate",
+        inverse="_inverse_certcapture_certificate_pdf",
+        groups="base.group_user",
+        help="The PDF of the customer's current certificate (aACE: Cert).",
+    )
+    certcapture_certificate_filename = fields.Char(
+        "Certificate Filename",
+        compute="_compute_certcapture_certificate",
+        inverse="_inverse_certcapture_certificate_filename",
+    )
+    certcapture_certificate_signed_date = fields.Date(
+        "Certificate Signed",
+        compute="_compute_certcapture_certificate",
+        inverse="_inverse_certcapture_certificate_signed_date",
+        help="When the customer signed its current certificate (aACE: Cert Signed).",
+    )
+    certcapture_certificate_expiration_date = fields.Date(
+        "Certificate Expires",
+        compute="_compute_certcapture_certificate",
+        inverse="_inverse_certcapture_certificate_expiration_date",
+        help="When the current certificate expires (aACE: Cert Exp Date).",
+    )
+    certcapture_exempt_state_id = fields.Many2one(
+        "res.country.state",
+        "Exempt State",
+        compute="_compute_certcapture_certificate",
+        inverse="_inverse_certcapture_exempt_state_id",
+        help="The state the current certificate covers (aACE: Ex State).",
     )
     certcapture_active_certificate_count = fields.Integer(
-        "Active Certificates", compute="_compute_certificate_status"
+        "Active Certificates", compute="_compute_certcapture_certificate_status"
     )
-    certificate_status = fields.Selection(
-        PARTNER_CERTIFICATE_STATUSES, compute="_compute_certificate_status"
+    certcapture_certificate_status = fields.Selection(
+        PARTNER_CERTIFICATE_STATUSES,
+        "Certificate Status",
+        compute="_compute_certcapture_certificate_status",
     )
-    certificate_status_reason = fields.Char(compute="_compute_certificate_status")
+    certcapture_certificate_status_reason = fields.Char(
+        compute="_compute_certcapture_certificate_status"
+    )
 
     _sql_constraints = [
         (
@@ -72,57 +134,141 @@ class ResPartner(models.Model):
         ),
     ]
 
-    @api.depends("exemption_number", "exemption_code_id")
-    def _compute_is_tax_exempt(self):
+    @api.depends("certcapture_exemption_number", "certcapture_exemption_reason_id")
+    def _compute_certcapture_is_exempt(self):
         for partner in self:
-            partner.is_tax_exempt = bool(partner.exemption_number or partner.exemption_code_id)
+            partner.certcapture_is_exempt = bool(
+                partner.certcapture_exemption_number or partner.certcapture_exemption_reason_id
+            )
 
-    @api.depends("is_tax_exempt", "certcapture_ap_email", "email")
+    @api.depends("certcapture_is_exempt", "certcapture_ap_email", "email")
     def _compute_certcapture_missing_ap_email(self):
         for partner in self:
-            partner.certcapture_missing_ap_email = partner.is_tax_exempt and not (
+            partner.certcapture_missing_ap_email = partner.certcapture_is_exempt and not (
                 partner.certcapture_ap_email or partner.email
             )
 
+    def _certcapture_company_certificates(self):
+        """The partner's certificates of the current company."""
+        self.ensure_one()
+        company = self.env.company
+        return self.certcapture_certificate_ids.filtered(lambda c: c.company_id == company)
+
+    def _certcapture_best_certificate(self):
+        """The certificate the customer form shows: the best current one of
+        the current company, else its latest lapsed one."""
+        certificates = self._certcapture_company_certificates()
+        return certificates.sorted(lambda c: c._sort_key(), reverse=True)[:1]
+
     @api.depends(
-        "is_tax_exempt",
-        "certificate_ids.is_current",
-        "certificate_ids.expiration_date",
-        "certcapture_invitation_ids.state",
+        "certcapture_certificate_ids.is_current",
+        "certcapture_certificate_ids.expiration_date",
+        "certcapture_certificate_ids.signed_date",
+        "certcapture_certificate_ids.state_id",
+        "certcapture_certificate_ids.pdf",
+        "certcapture_certificate_ids.pdf_filename",
+        "certcapture_certificate_ids.company_id",
+        "certcapture_certificate_ids.source",
     )
-    @api.depends_context("date")
-    def _compute_certificate_status(self):
+    @api.depends_context("company", "date")
+    def _compute_certcapture_certificate(self):
+        for partner in self:
+            best = partner._certcapture_best_certificate()
+            partner.certcapture_certificate_id = best
+            partner.certcapture_certificate_source = best.source
+            for partner_field, certificate_field in CERTIFICATE_FIELDS.items():
+                partner[partner_field] = best[certificate_field]
+
+    # One inverse per field: Odoo calls the inverses of the fields written
+    # only, and a field's sibling values are not readable while it is written.
+    def _inverse_certcapture_certificate_pdf(self):
+        self._certcapture_write_certificate("certcapture_certificate_pdf")
+
+    def _inverse_certcapture_certificate_filename(self):
+        self._certcapture_write_certificate("certcapture_certificate_filename")
+
+    def _inverse_certcapture_certificate_signed_date(self):
+        self._certcapture_write_certificate("certcapture_certificate_signed_date")
+
+    def _inverse_certcapture_certificate_expiration_date(self):
+        self._certcapture_write_certificate("certcapture_certificate_expiration_date")
+
+    def _inverse_certcapture_exempt_state_id(self):
+        self._certcapture_write_certificate("certcapture_exempt_state_id")
+
+    def _certcapture_write_certificate(self, partner_field):
+        """What is typed in a certificate field goes to the customer's
+        hand-entered certificate of the current company, created on first use.
+        A certificate pulled from CertCapture is CertCapture's to change."""
+        certificates = self.env["certcapture.certificate"]
+        name = CERTIFICATE_FIELDS[partner_field]
+        field = certificates._fields[name]
+        for partner in self:
+            best = partner._certcapture_best_certificate().with_context(bin_size=False)
+            value = field.convert_to_write(partner[partner_field], partner)
+            if _comparable(value) == _comparable(field.convert_to_write(best[name], best)):
+                continue
+            if best.source == "pulled":
+                raise UserError(
+                    _(
+                        "The current certificate of %s comes from CertCapture: its values "
+                        "change there. Add a certificate to enter another one by hand.",
+                        partner.display_name,
+                    )
+                )
+            if best:
+                best.write({name: value})
+            else:
+                certificates.create(
+                    {
+                        name: value,
+                        "partner_id": partner.id,
+                        "company_id": self.env.company.id,
+                        "source": "manual",
+                        "exemption_number": partner.certcapture_exemption_number,
+                        "exemption_reason_id": partner.certcapture_exemption_reason_id.id,
+                    }
+                )
+
+    @api.depends(
+        "certcapture_is_exempt",
+        "certcapture_customer_code",
+        "certcapture_certificate_ids.is_current",
+        "certcapture_certificate_ids.expiration_date",
+        "certcapture_certificate_ids.company_id",
+        "certcapture_request_ids.state",
+    )
+    @api.depends_context("company", "date")
+    def _compute_certcapture_certificate_status(self):
         today = fields.Date.context_today(self)
         soon = today + timedelta(days=EXPIRING_SOON_DAYS)
+        company = self.env.company
         for partner in self:
-            current = partner.certificate_ids.filtered("is_current")
+            certificates = partner._certcapture_company_certificates()
+            current = certificates.filtered("is_current")
             partner.certcapture_active_certificate_count = len(current)
-            partner.certificate_status_reason = False
-            pending = partner.certcapture_invitation_ids.filtered(
-                lambda invitation: invitation.state != "completed"
+            partner.certcapture_certificate_status_reason = False
+            pending = partner.certcapture_request_ids.filtered(
+                lambda request: request.state != "completed" and request.company_id == company
             )
-            if not partner.is_tax_exempt and not partner.certificate_ids:
-                partner.certificate_status = False
+            if not partner.certcapture_is_exempt and not certificates:
+                partner.certcapture_certificate_status = False
             elif current:
                 expiries = [c.expiration_date for c in current if c.expiration_date]
-                partner.certificate_status = (
+                partner.certcapture_certificate_status = (
                     "expiring" if expiries and max(expiries) <= soon else "valid"
                 )
             elif pending:
-                partner.certificate_status = "pending"
-            elif partner.certificate_ids:
-                partner.certificate_status = "expired"
-            elif partner.certificate_pdf and partner.certificate_expiration_date:
-                partner.certificate_status = (
-                    "expired" if partner.certificate_expiration_date < today else "valid"
-                )
+                partner.certcapture_certificate_status = "pending"
+            elif certificates:
+                partner.certcapture_certificate_status = "expired"
             elif not partner.certcapture_customer_code:
-                partner.certificate_status = "unknown"
-                partner.certificate_status_reason = _(
+                partner.certcapture_certificate_status = "unknown"
+                partner.certcapture_certificate_status_reason = _(
                     "Not yet in CertCapture: it is checked on the first order."
                 )
             else:
-                partner.certificate_status = "missing"
+                partner.certcapture_certificate_status = "missing"
 
     @api.constrains("certcapture_ap_email")
     def _check_certcapture_ap_email(self):
@@ -140,44 +286,19 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        self._check_certcapture_code_rights(vals_list)
-        partners = super().create(vals_list)
-        partners.filtered("certificate_pdf")._certcapture_record_manual_certificate()
-        return partners
+        self._certcapture_check_code_rights(vals_list)
+        return super().create(vals_list)
 
     def write(self, vals):
-        self._check_certcapture_code_rights([vals])
-        result = super().write(vals)
-        if vals.get("certificate_pdf") and not self.env.context.get("certcapture_from_pull"):
-            self._certcapture_record_manual_certificate()
-        return result
+        self._certcapture_check_code_rights([vals])
+        return super().write(vals)
 
-    def _check_certcapture_code_rights(self, vals_list):
+    def _certcapture_check_code_rights(self, vals_list):
         if any("certcapture_customer_code" in vals for vals in vals_list) and not (
             self.env.su
             or self.env.user.has_group("certcapture_exemption.group_certcapture_manager")
         ):
             raise AccessError(_("Only CertCapture managers can change customer codes."))
-
-    def _certcapture_record_manual_certificate(self):
-        """A PDF entered by hand on the form is a certificate too."""
-        self.env["certcapture.certificate"].create(
-            [
-                {
-                    "partner_id": partner.id,
-                    "company_id": self.env.company.id,
-                    "source": "manual",
-                    "pdf": partner.certificate_pdf,
-                    "pdf_filename": partner.certificate_pdf_filename,
-                    "signed_date": partner.certificate_signed_date,
-                    "expiration_date": partner.certificate_expiration_date,
-                    "state_id": partner.exemption_state_id.id,
-                    "exemption_number": partner.exemption_number,
-                    "exempt_reason_id": partner.exemption_code_id.id,
-                }
-                for partner in self
-            ]
-        )
 
     # ------------------------------------------------------------ CertCapture
 
@@ -192,79 +313,37 @@ class ResPartner(models.Model):
                 code = self.env["ir.sequence"].sudo().next_by_code("certcapture.customer.code")
             partner.sudo().certcapture_customer_code = code
 
-    def _certcapture_apply_best_certificate(self):
-        """Fill the form's summary fields from the newest valid certificate."""
-        for partner in self:
-            current = partner.certificate_ids.filtered("is_current").sorted(
-                lambda c: (
-                    c.expiration_date or fields.Date.today() + timedelta(days=36500),
-                    c.signed_date or fields.Date.today(),
-                    c.id,
-                ),
-                reverse=True,
-            )
-            best = current[:1]
-            if not best:
-                continue
-            values = {
-                "certificate_signed_date": best.signed_date,
-                "certificate_expiration_date": best.expiration_date,
-                "exemption_state_id": best.state_id.id,
-                "exemption_number": best.exemption_number or partner.exemption_number,
-                "exemption_code_id": best.exempt_reason_id.id or partner.exemption_code_id.id,
-            }
-            if best.pdf:
-                values["certificate_pdf"] = best.pdf
-                values["certificate_pdf_filename"] = best.pdf_filename
-            partner.with_context(certcapture_from_pull=True).write(values)
-
-    def _certcapture_log_certificate(self, certificate):
-        self.ensure_one()
-        self.message_post(
-            body=_(
-                "Exemption certificate received from CertCapture: %(state)s, number "
-                "%(number)s, signed %(signed)s, expires %(expires)s.",
-                state=certificate.state_id.name or certificate.exposure_zone_id.name or "-",
-                number=certificate.exemption_number or "-",
-                signed=certificate.signed_date or "-",
-                expires=certificate.expiration_date or "-",
-            ),
-            subtype_xmlid="mail.mt_note",
-        )
-
     # ------------------------------------------------------------ actions
 
     def action_certcapture_request_certificate(self):
         self.ensure_one()
-        return self.env["certcapture.request.wizard"]._action_open(
-            self.commercial_partner_id, states=self.exemption_state_id
+        partner = self.commercial_partner_id
+        return self.env["certcapture.certificate.request.wizard"]._action_open(
+            partner, states=partner.certcapture_exempt_state_id
         )
 
     def action_certcapture_refresh(self):
         """Pull this customer's certificates now."""
         self.ensure_one()
-        partner = self.commercial_partner_id
-        service = self.env["certcapture.service"]
         try:
-            changed = self.env["certcapture.certificate"]._pull_partner(partner, self.env.company)
+            changed = self.env["certcapture.sync"]._pull_customer(
+                self.commercial_partner_id, self.env.company
+            )
         except CertCaptureUserError as error:
-            return service._notification(_("CertCapture"), str(error.args[0]), "warning")
+            return display_notification(_("CertCapture"), str(error.args[0]), "warning")
         message = (
             _("New or changed certificates received.")
             if changed
             else _("Nothing new in CertCapture for this customer.")
         )
-        return service._notification(
-            _("CertCapture"),
-            message,
-            next_action={"type": "ir.actions.client", "tag": "soft_reload"},
-        )
+        return display_notification(_("CertCapture"), message, next_action=soft_reload())
 
-    def action_view_certificates(self):
+    def action_certcapture_view_certificates(self):
         self.ensure_one()
+        partner = self.commercial_partner_id
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "certcapture_exemption.certcapture_certificate_action"
         )
-        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
-        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        action["domain"] = [("partner_id", "=", partner.id)]
+        action["context"] = {"default_partner_id": partner.id}
         return action

@@ -1,9 +1,8 @@
 import logging
-from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from ..const import COUNTRY_CODE, ORDER_CHECK_STATUSES, RETRY_BATCH_SIZE, RETRY_MAX_AGE_DAYS
+from ..const import COUNTRY_CODE, ORDER_CHECK_STATUSES
 from .certcapture_service import CertCaptureUserError
 
 _logger = logging.getLogger(__name__)
@@ -31,7 +30,9 @@ class SaleOrder(models.Model):
         help="The order form asks the user whether to send a certificate request.",
     )
     certcapture_prompt_message = fields.Char(compute="_compute_certcapture_prompt_message")
-    certcapture_invitation_ids = fields.One2many("certcapture.invitation", "order_id")
+    certcapture_request_ids = fields.One2many(
+        "certcapture.certificate.request", "order_id", "Certificate Requests"
+    )
 
     @api.depends("certcapture_prompt", "partner_id", "certcapture_state_id")
     def _compute_certcapture_prompt_message(self):
@@ -76,7 +77,7 @@ class SaleOrder(models.Model):
     def _certcapture_applies(self):
         self.ensure_one()
         return (
-            self.partner_id.commercial_partner_id.is_tax_exempt
+            self.partner_id.commercial_partner_id.certcapture_is_exempt
             and self.company_id.sudo().certcapture_enabled
         )
 
@@ -84,7 +85,7 @@ class SaleOrder(models.Model):
         """Ask CertCapture whether the customer is exempt in the ship-to state
         and store the answer. Never raises for CertCapture's sake: the order is
         kept whatever happens, with a status that says what went wrong."""
-        service = self.env["certcapture.service"]
+        sync = self.env["certcapture.sync"]
         for order in self.filtered(lambda o: o._certcapture_applies()):
             partner = order.partner_id.commercial_partner_id
             state = order.partner_shipping_id.state_id
@@ -102,7 +103,7 @@ class SaleOrder(models.Model):
             else:
                 try:
                     with self.env.cr.savepoint():
-                        status, certificate = service._exemption_status(
+                        status, certificate = sync._exemption_status(
                             partner, order.company_id, state
                         )
                 except CertCaptureUserError as error:
@@ -128,14 +129,16 @@ class SaleOrder(models.Model):
     def _certcapture_missing_kind(self, partner, state):
         """Tell a missing certificate from an expired one or an open request."""
         self.ensure_one()
-        open_request = partner.certcapture_invitation_ids.filtered(
-            lambda i: i.state != "completed"
-            and i.company_id == self.company_id
-            and state in i.exposure_zone_ids.state_id
+        open_request = partner.certcapture_request_ids.filtered(
+            lambda request: request.state != "completed"
+            and request.company_id == self.company_id
+            and state in request.exposure_zone_ids.state_id
         )
         if open_request:
             return "pending"
-        if partner.certificate_ids.filtered(lambda c: c.state_id == state):
+        if partner.certcapture_certificate_ids.filtered(
+            lambda c: c.state_id == state and c.company_id == self.company_id
+        ):
             return "expired"
         return "missing"
 
@@ -149,7 +152,7 @@ class SaleOrder(models.Model):
         )
         if self.certcapture_message:
             body = f"{body} {self.certcapture_message}"
-        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+        self.env["certcapture.sync"]._note(self, body)
 
     def _certcapture_on_missing(self, interactive, allow_send=True):
         """Ask the user (order form) or follow the company's policy."""
@@ -161,21 +164,19 @@ class SaleOrder(models.Model):
         partner = self.partner_id.commercial_partner_id
         recipient = partner.certcapture_ap_email or partner.email
         if policy == "send" and allow_send and recipient:
-            wizard = self.env["certcapture.request.wizard"].create(
-                self.env["certcapture.request.wizard"]._default_values(partner, self)
-            )
+            wizards = self.env["certcapture.certificate.request.wizard"]
+            wizard = wizards.create(wizards._default_values(partner, self))
             try:
                 with self.env.cr.savepoint():
                     wizard.action_send()
                 return
             except CertCaptureUserError as error:
-                self.message_post(
-                    body=_("The certificate request could not be sent: %s", error.args[0]),
-                    subtype_xmlid="mail.mt_note",
+                self.env["certcapture.sync"]._note(
+                    self, _("The certificate request could not be sent: %s", error.args[0])
                 )
         if policy in ("flag", "send"):
             self.with_context(certcapture_no_recheck=True).certcapture_prompt = True
-            self.activity_schedule(
+            self.sudo().activity_schedule(
                 "mail.mail_activity_data_todo",
                 user_id=self.user_id.id or self.env.uid,
                 summary=_("Exemption certificate missing"),
@@ -188,43 +189,24 @@ class SaleOrder(models.Model):
 
     def _certcapture_refresh(self):
         """Pull the customers' certificates again, then check again."""
+        sync = self.env["certcapture.sync"]
         for (partner, company), orders in self.grouped(
             lambda o: (o.partner_id.commercial_partner_id, o.company_id)
         ).items():
             try:
                 with self.env.cr.savepoint():
-                    self.env["certcapture.certificate"]._pull_partner(partner, company)
+                    sync._pull_customer(partner, company)
             except CertCaptureUserError as error:
                 _logger.info("CertCapture pull for partner %s failed: %s", partner.id, error)
             self.env["certcapture.status.cache"].sudo()._invalidate(partner)
             orders._certcapture_check(apply_policy=False)
-
-    @api.model
-    def _cron_certcapture_retry_checks(self, batch_size=RETRY_BATCH_SIZE):
-        """Scheduled job: check again the orders whose check failed."""
-        now = fields.Datetime.now()
-        domain = [
-            ("certcapture_status", "=", "error"),
-            ("create_date", ">=", now - timedelta(days=RETRY_MAX_AGE_DAYS)),
-            ("state", "!=", "cancel"),
-            # Checked in this run already (or just now by a user): next run.
-            ("certcapture_checked_at", "<", now - timedelta(minutes=5)),
-        ]
-        orders = self.search(domain, limit=batch_size, order="id")
-        for order in orders:
-            order._certcapture_check(apply_policy=False)
-            if order.certcapture_status in ("missing", "expired"):
-                order._certcapture_on_missing(interactive=False, allow_send=False)
-        remaining = self.search_count(domain)
-        self.env["ir.cron"]._notify_progress(done=len(orders), remaining=remaining)
-        return len(orders)
 
     # ------------------------------------------------------------ actions
 
     def action_certcapture_request_certificate(self):
         self.ensure_one()
         self.with_context(certcapture_no_recheck=True).certcapture_prompt = False
-        return self.env["certcapture.request.wizard"]._action_open(
+        return self.env["certcapture.certificate.request.wizard"]._action_open(
             self.partner_id.commercial_partner_id, order=self
         )
 

@@ -36,11 +36,11 @@ class CertCaptureSandboxMixin:
                 "certcapture_read_timeout": 5.0,
             }
         )
-        cls.env["certcapture.service"]._refresh_lists(cls.company)
+        cls.env["certcapture.sync"]._refresh_lists(cls.company)
         cls.us = cls.env.ref("base.us")
         cls.washington = cls.env.ref("base.state_us_48")
         cls.texas = cls.env.ref("base.state_us_44")
-        cls.resale = cls.env["certcapture.exempt.reason"].search([("name", "=", "RESALE")])
+        cls.resale = cls.env["certcapture.exemption.reason"].search([("name", "=", "RESALE")])
         cls.customer = cls.env["res.partner"].create(
             {
                 "name": "Cascade Outfitters Test",
@@ -52,7 +52,7 @@ class CertCaptureSandboxMixin:
                 "country_id": cls.us.id,
                 "email": "orders@cascade.example.com",
                 "certcapture_ap_email": "ap@cascade.example.com",
-                "exemption_number": "WA-4471",
+                "certcapture_exemption_number": "WA-4471",
                 "ref": "CASCADE-T",
             }
         )
@@ -79,6 +79,11 @@ class CertCaptureSandboxMixin:
             }
         )
 
+    def assertLogged(self, record, text):
+        """``text`` is in one of the record's chatter messages."""
+        bodies = record.message_ids.mapped("body")
+        self.assertTrue(any(text in str(body) for body in bodies), f"{text!r} not in {bodies}")
+
     def api_calls(self, method=None):
         return [call for call in self.sandbox.requests if method in (None, call[0])]
 
@@ -104,7 +109,7 @@ class CertCaptureSandboxMixin:
     def sync_customer(self, partner=None):
         partner = partner or self.customer
         with self.env["certcapture.service"]._session(self.company) as client:
-            self.env["certcapture.service"]._sync_customer(partner, self.company, client)
+            self.env["certcapture.sync"]._sync_customer(client, partner, self.company)
 
 
 class CertCaptureCase(CertCaptureSandboxMixin, TransactionCase):

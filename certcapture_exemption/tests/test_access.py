@@ -29,7 +29,7 @@ class TestAccess(CertCaptureCase):
         with self.assertRaises(AccessError):
             self.certificate.with_user(portal).read(["exemption_number"])
         with self.assertRaises(AccessError):
-            self.env["certcapture.invitation"].with_user(portal).search([])
+            self.env["certcapture.certificate.request"].with_user(portal).search([])
 
     def test_salesman_reads_statuses_and_certificates_of_own_company(self):
         salesman = new_test_user(self.env, "cc_sales2", groups="sales_team.group_sale_salesman")
@@ -37,7 +37,7 @@ class TestAccess(CertCaptureCase):
         self.assertIn(self.certificate, certificates)
         self.assertNotIn(self.other_certificate, certificates, "multi-company rule")
         self.assertTrue(self.certificate.with_user(salesman).pdf)
-        self.assertTrue(self.customer.with_user(salesman).certificate_status)
+        self.assertTrue(self.customer.with_user(salesman).certcapture_certificate_status)
 
     def test_certificates_of_another_companys_customer_are_hidden(self):
         other_customer = self.env["res.partner"].create(

@@ -10,29 +10,30 @@ from .common import PDF_BYTES, CertCaptureCase
 @tagged("post_install", "-at_install")
 class TestPull(CertCaptureCase):
     def pull(self, batch_size=50):
-        return self.env["certcapture.certificate"]._cron_pull_certificates(batch_size=batch_size)
+        return self.env["certcapture.sync"]._cron_pull_certificates(batch_size=batch_size)
 
     def test_pull_fills_certificate_and_customer_fields(self):
         self.sync_customer()
         self.add_remote_certificate()
         self.assertEqual(self.pull(), 1)
-        certificate = self.customer.certificate_ids
+        certificate = self.customer.certcapture_certificate_ids
         self.assertEqual(len(certificate), 1)
         self.assertEqual(certificate.source, "pulled")
         self.assertEqual(certificate.state_id, self.washington)
-        self.assertEqual(certificate.exempt_reason_id, self.resale)
+        self.assertEqual(certificate.exemption_reason_id, self.resale)
         self.assertEqual(
             self.env["certcapture.certificate"].browse(certificate.id).pdf, certificate.pdf
         )
         self.customer.invalidate_recordset()
-        self.assertEqual(self.customer.exemption_number, "WA-RESALE-9")
-        self.assertEqual(self.customer.exemption_code_id, self.resale)
-        self.assertEqual(self.customer.exemption_state_id, self.washington)
+        self.assertEqual(self.customer.certcapture_exemption_number, "WA-RESALE-9")
+        self.assertEqual(self.customer.certcapture_exemption_reason_id, self.resale)
+        self.assertEqual(self.customer.certcapture_exempt_state_id, self.washington)
         self.assertEqual(
-            self.customer.certificate_expiration_date, date.today() + timedelta(days=365)
+            self.customer.certcapture_certificate_expiration_date,
+            date.today() + timedelta(days=365),
         )
-        self.assertTrue(self.customer.certificate_pdf)
-        self.assertIn("Exemption certificate received", self.customer.message_ids[0].body)
+        self.assertTrue(self.customer.certcapture_certificate_pdf)
+        self.assertLogged(self.customer, "Exemption certificate received")
         self.assertTrue(self.company.certcapture_pull_watermark)
 
     def test_running_twice_creates_nothing_new(self):
@@ -41,10 +42,10 @@ class TestPull(CertCaptureCase):
         self.pull()
         self.sandbox.clear_requests()
         self.assertEqual(self.pull(), 0, "the watermark is past the certificate")
-        self.assertEqual(len(self.customer.certificate_ids), 1)
+        self.assertEqual(len(self.customer.certcapture_certificate_ids), 1)
         self.company.certcapture_pull_watermark = False  # a full re-pull
         self.assertEqual(self.pull(), 1)
-        self.assertEqual(len(self.customer.certificate_ids), 1)
+        self.assertEqual(len(self.customer.certcapture_certificate_ids), 1)
         self.assertFalse([c for c in self.api_calls() if c[1].endswith("/attachment")])
 
     def test_unknown_customer_code_is_skipped(self):
@@ -76,7 +77,7 @@ class TestPull(CertCaptureCase):
         self.assertFalse(self.company.certcapture_pull_watermark)
         self.sandbox.clear_faults()
         self.assertEqual(self.pull(), 1)
-        self.assertTrue(self.customer.certificate_ids.pdf)
+        self.assertTrue(self.customer.certcapture_certificate_ids.pdf)
 
     def test_batches_resume_where_they_stopped(self):
         self.sync_customer()
@@ -88,7 +89,7 @@ class TestPull(CertCaptureCase):
             self.pull(batch_size=2)
             self.pull(batch_size=2)
             self.assertEqual(progress.call_args.kwargs["remaining"], 0)
-        self.assertEqual(len(self.customer.certificate_ids), 5)
+        self.assertEqual(len(self.customer.certcapture_certificate_ids), 5)
 
     def test_overlapping_runs_are_refused(self):
         self.sync_customer()
@@ -103,23 +104,23 @@ class TestPull(CertCaptureCase):
         self.add_remote_certificate()
         action = self.customer.action_certcapture_refresh()
         self.assertEqual(action["params"]["type"], "success")
-        self.assertEqual(len(self.customer.certificate_ids), 1)
+        self.assertEqual(len(self.customer.certcapture_certificate_ids), 1)
 
-    def test_pending_invitations_are_followed(self):
+    def test_pending_requests_are_followed(self):
         self.sync_customer()
-        invitation = self.env["certcapture.service"]._send_invitation(
+        request = self.env["certcapture.sync"]._send_request(
             self.customer,
             self.company,
             "ap@cascade.example.com",
             self.env["certcapture.exposure.zone"].search([("region", "=", "WA")]),
-            self.env["certcapture.exempt.reason"],
+            self.env["certcapture.exemption.reason"],
         )
-        invitation.state = "in_progress"
-        invitation.request_link = False
+        request.state = "in_progress"
+        request.request_link = False
         self.sandbox.make_invitations_ready()
         self.pull()
-        self.assertEqual(invitation.state, "sent")
-        self.assertTrue(invitation.request_link)
+        self.assertEqual(request.state, "sent")
+        self.assertTrue(request.request_link)
         self.add_remote_certificate()
         self.pull()
-        self.assertEqual(invitation.state, "completed")
+        self.assertEqual(request.state, "completed")

@@ -20,7 +20,7 @@ class TestSaleOrderCheck(CertCaptureCase):
         self.assertTrue(order.certcapture_prompt, "the order form asks the user")
         self.assertIn("Cascade Outfitters Test", order.certcapture_prompt_message)
         self.assertIn("Washington", order.certcapture_prompt_message)
-        self.assertIn("Certificate missing", order.message_ids[0].body)
+        self.assertLogged(order, "Certificate missing")
 
     def test_valid_certificate_on_file(self):
         self.sync_customer()
@@ -38,7 +38,7 @@ class TestSaleOrderCheck(CertCaptureCase):
     def test_expired_certificate(self):
         self.sync_customer()
         self.add_remote_certificate(expires_in=-5)
-        self.env["certcapture.certificate"]._pull_partner(self.customer, self.company)
+        self.env["certcapture.sync"]._pull_customer(self.customer, self.company)
         self.assertEqual(self.create_order().certcapture_status, "expired")
 
     def test_not_exempt_customer_is_left_alone(self):
@@ -88,7 +88,7 @@ class TestSaleOrderCheck(CertCaptureCase):
         # The scheduled job checks again once CertCapture is back.
         self.sandbox.clear_faults()
         order.certcapture_checked_at = fields.Datetime.now() - timedelta(minutes=10)
-        self.assertEqual(self.env["sale.order"]._cron_certcapture_retry_checks(), 1)
+        self.assertEqual(self.env["certcapture.sync"]._cron_retry_order_checks(), 1)
         self.assertEqual(order.certcapture_status, "missing")
         self.assertTrue(order.activity_ids, "the retried order is flagged for its salesperson")
 
@@ -130,10 +130,10 @@ class TestSaleOrderCheck(CertCaptureCase):
         self.company.certcapture_missing_policy = "send"
         order = self.create_order(interactive=False)
         self.assertEqual(order.certcapture_status, "pending")
-        invitation = order.certcapture_invitation_ids
-        self.assertEqual(invitation.recipient, "ap@cascade.example.com")
-        self.assertEqual(invitation.exposure_zone_ids.state_id, self.washington)
-        self.assertEqual(len(self.api_calls("POST")), 2)  # customer, invitation
+        request = order.certcapture_request_ids
+        self.assertEqual(request.recipient, "ap@cascade.example.com")
+        self.assertEqual(request.exposure_zone_ids.state_id, self.washington)
+        self.assertEqual(len(self.api_calls("POST")), 2)  # customer, request
 
     def test_order_update_brings_the_uploaded_certificate(self):
         order = self.create_order()
@@ -141,5 +141,5 @@ class TestSaleOrderCheck(CertCaptureCase):
         self.add_remote_certificate()
         order.note = "Customer called: certificate uploaded"
         self.assertEqual(order.certcapture_status, "exempt")
-        self.assertEqual(self.customer.exemption_number, "WA-RESALE-9")
-        self.assertTrue(self.customer.certificate_pdf)
+        self.assertEqual(self.customer.certcapture_exemption_number, "WA-RESALE-9")
+        self.assertTrue(self.customer.certcapture_certificate_pdf)

@@ -8,7 +8,7 @@ from .common import CertCaptureCase
 @tagged("post_install", "-at_install")
 class TestSettings(CertCaptureCase):
     def test_test_connection_reports_account_company_and_provisioning(self):
-        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        ok, message = self.env["certcapture.sync"]._test_connection(self.company)
         self.assertTrue(ok, message)
         self.assertIn("1100000001", message)
         self.assertIn("DEFAULT", message)
@@ -16,21 +16,21 @@ class TestSettings(CertCaptureCase):
 
     def test_test_connection_says_what_to_fix_for_wrong_key(self):
         self.company.certcapture_license_key = "wrong"
-        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        ok, message = self.env["certcapture.sync"]._test_connection(self.company)
         self.assertFalse(ok)
         self.assertIn("license key", message)
         self.assertNotIn("wrong", message, "the key itself is never shown")
 
     def test_test_connection_unknown_company_code(self):
         self.company.write({"certcapture_company_code": "NOPE", "certcapture_company_id": 0})
-        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        ok, message = self.env["certcapture.sync"]._test_connection(self.company)
         self.assertFalse(ok)
         self.assertIn("NOPE", message)
 
     def test_test_connection_down(self):
         self.company.certcapture_custom_url = "http://127.0.0.1:9"  # discard port: refused
         self.company.certcapture_connect_timeout = 0.5
-        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        ok, message = self.env["certcapture.sync"]._test_connection(self.company)
         self.assertFalse(ok)
         self.assertIn("could not be reached", message)
 
@@ -45,7 +45,7 @@ class TestSettings(CertCaptureCase):
                 "certcapture_company_id": 0,
             }
         )
-        ok, message = self.env["certcapture.service"]._test_connection(self.company)
+        ok, message = self.env["certcapture.sync"]._test_connection(self.company)
         self.assertFalse(ok)
         self.assertIn("not provisioned", message)
         order = self.create_order()

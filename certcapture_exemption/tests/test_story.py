@@ -34,12 +34,12 @@ class TestStory(CertCaptureCase):
 
         action = order.action_certcapture_request_certificate()
         self.env[action["res_model"]].browse(action["res_id"]).action_send()
-        invitation = order.certcapture_invitation_ids
-        self.assertTrue(invitation.request_link)
+        request = order.certcapture_request_ids
+        self.assertTrue(request.request_link)
 
         answer = self.upload_as_customer(
-            invitation.request_link,
-            invitation.exposure_zone_ids.mapped("certcapture_id"),
+            request.request_link,
+            request.exposure_zone_ids.mapped("certcapture_id"),
             single_use="1",
         )
         self.assertEqual(answer.status_code, 200, answer.text[:500])
@@ -50,26 +50,28 @@ class TestStory(CertCaptureCase):
         certificate = order.certcapture_certificate_id
         self.assertEqual(certificate.exemption_number, "WA-UPLOADED-77")
         self.assertTrue(certificate.single_use)
-        self.assertEqual(certificate.exempt_reason_id, self.resale)
-        self.assertEqual(invitation.state, "completed")
+        self.assertEqual(certificate.exemption_reason_id, self.resale)
+        self.assertEqual(request.state, "completed")
         customer = self.customer
-        self.assertEqual(customer.exemption_number, "WA-UPLOADED-77")
-        self.assertEqual(customer.exemption_code_id, self.resale)
-        self.assertEqual(customer.exemption_state_id, self.washington)
-        self.assertEqual(customer.certificate_signed_date, date.today())
-        self.assertEqual(customer.certificate_expiration_date, date.today() + timedelta(days=730))
-        self.assertTrue(customer.certificate_pdf)
-        self.assertEqual(customer.certificate_status, "valid")
+        self.assertEqual(customer.certcapture_exemption_number, "WA-UPLOADED-77")
+        self.assertEqual(customer.certcapture_exemption_reason_id, self.resale)
+        self.assertEqual(customer.certcapture_exempt_state_id, self.washington)
+        self.assertEqual(customer.certcapture_certificate_signed_date, date.today())
+        self.assertEqual(
+            customer.certcapture_certificate_expiration_date, date.today() + timedelta(days=730)
+        )
+        self.assertTrue(customer.certcapture_certificate_pdf)
+        self.assertEqual(customer.certcapture_certificate_status, "valid")
 
     def test_a_rejected_upload_changes_nothing(self):
         order = self.create_order()
         action = order.action_certcapture_request_certificate()
         self.env[action["res_model"]].browse(action["res_id"]).action_send()
-        invitation = order.certcapture_invitation_ids
+        request = order.certcapture_request_ids
         answer = requests.post(
-            invitation.request_link,
+            request.request_link,
             data={
-                "zones": [str(invitation.exposure_zone_ids.certcapture_id)],
+                "zones": [str(request.exposure_zone_ids.certcapture_id)],
                 "exemption_number": "X",
                 "reason": str(self.resale.certcapture_id),
                 "signed_date": date.today().isoformat(),
@@ -80,7 +82,7 @@ class TestStory(CertCaptureCase):
         self.assertIn("not a PDF", answer.text)
         order.client_order_ref = "PO-2"
         self.assertEqual(order.certcapture_status, "pending")
-        self.assertFalse(self.customer.certificate_ids)
+        self.assertFalse(self.customer.certcapture_certificate_ids)
 
 
 @tagged("post_install", "-at_install")

@@ -24,4 +24,4 @@ class TestTour(CertCaptureSandboxMixin, HttpCase):
         self.start_tour("/odoo/sales", "certcapture_order_prompt_tour", login="admin", timeout=180)
         order = self.env["sale.order"].search([("partner_id", "=", self.customer.id)], limit=1)
         self.assertEqual(order.certcapture_status, "pending")
-        self.assertEqual(len(order.certcapture_invitation_ids), 1)
+        self.assertEqual(len(order.certcapture_request_ids), 1)

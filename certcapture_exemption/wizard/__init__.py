@@ -1,1 +1,1 @@
-from . import certcapture_request_wizard
+from . import certcapture_certificate_request_wizard

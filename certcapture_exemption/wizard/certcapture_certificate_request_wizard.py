@@ -3,12 +3,14 @@ from odoo.exceptions import UserError
 from odoo.tools import email_normalize
 
 from ..models.certcapture_service import CertCaptureUserError
+from ..notifications import display_notification
 
 
-class CertCaptureRequestWizard(models.TransientModel):
-    """Send a customer a CertExpress link to upload their certificate."""
+class CertCaptureCertificateRequestWizard(models.TransientModel):
+    """Send a customer a certificate request: a CertExpress link where they
+    upload their certificate."""
 
-    _name = "certcapture.request.wizard"
+    _name = "certcapture.certificate.request.wizard"
     _description = "Send a Certificate Request"
 
     partner_id = fields.Many2one("res.partner", "Customer", required=True, readonly=True)
@@ -16,18 +18,28 @@ class CertCaptureRequestWizard(models.TransientModel):
     company_id = fields.Many2one("res.company", required=True, readonly=True)
     recipient = fields.Char(required=True, help="The customer's A/P email address.")
     exposure_zone_ids = fields.Many2many(
-        "certcapture.exposure.zone", string="States", required=True
+        "certcapture.exposure.zone",
+        "certcapture_request_wizard_zone_rel",
+        "wizard_id",
+        "zone_id",
+        string="States",
+        required=True,
     )
-    exempt_reason_ids = fields.Many2many(
-        "certcapture.exempt.reason",
-        string="Reasons",
-        help="Optional: leave empty to let the " "customer choose.",
+    exemption_reason_ids = fields.Many2many(
+        "certcapture.exemption.reason",
+        "certcapture_request_wizard_reason_rel",
+        "wizard_id",
+        "reason_id",
+        string="Exemption Reasons",
+        help="Optional: leave empty to let the customer choose.",
     )
 
     @api.model
     def _default_values(self, partner, order=None, states=None):
         company = order.company_id if order else self.env.company
-        states = states or (order and order.certcapture_state_id) or partner.exemption_state_id
+        states = (
+            states or (order and order.certcapture_state_id) or partner.certcapture_exempt_state_id
+        )
         zones = self.env["certcapture.exposure.zone"].search([("state_id", "in", states.ids)])
         return {
             "partner_id": partner.id,
@@ -35,7 +47,9 @@ class CertCaptureRequestWizard(models.TransientModel):
             "company_id": company.id,
             "recipient": partner.certcapture_ap_email or partner.email,
             "exposure_zone_ids": [fields.Command.set(zones.ids)],
-            "exempt_reason_ids": [fields.Command.set(partner.exemption_code_id.ids)],
+            "exemption_reason_ids": [
+                fields.Command.set(partner.certcapture_exemption_reason_id.ids)
+            ],
         }
 
     @api.model
@@ -44,7 +58,7 @@ class CertCaptureRequestWizard(models.TransientModel):
         if not self.env["certcapture.exposure.zone"].search_count([], limit=1):
             # First request on a new installation: load the states and reasons.
             try:
-                self.env["certcapture.service"]._refresh_lists(company)
+                self.env["certcapture.sync"]._refresh_lists(company)
             except CertCaptureUserError as error:
                 raise UserError(error.args[0]) from error
         wizard = self.create(self._default_values(partner, order, states))
@@ -62,30 +76,30 @@ class CertCaptureRequestWizard(models.TransientModel):
         self.ensure_one()
         if not email_normalize(self.recipient or ""):
             raise UserError(_("%s is not a valid email address.", self.recipient or _("(empty)")))
-        invitation = self.env["certcapture.service"]._send_invitation(
+        sync = self.env["certcapture.sync"]
+        request = sync._send_request(
             self.partner_id,
             self.company_id,
             self.recipient,
             self.exposure_zone_ids,
-            self.exempt_reason_ids,
+            self.exemption_reason_ids,
+            order=self.order_id,
         )
-        invitation.order_id = self.order_id
-        self.env["certcapture.status.cache"].sudo()._invalidate(self.partner_id)
         states = ", ".join(self.exposure_zone_ids.mapped("name"))
         body = _(
             "Certificate request sent to %(recipient)s for %(states)s (CertCapture request "
             "%(id)s).",
             recipient=self.recipient,
             states=states,
-            id=invitation.certcapture_id,
+            id=request.certcapture_id,
         )
-        self.partner_id.message_post(body=body, subtype_xmlid="mail.mt_note")
+        sync._note(self.partner_id, body)
         if self.order_id:
-            self.order_id.message_post(body=body, subtype_xmlid="mail.mt_note")
+            sync._note(self.order_id, body)
             self.order_id.with_context(certcapture_no_recheck=True).write(
                 {"certcapture_status": "pending", "certcapture_prompt": False}
             )
-        return self.env["certcapture.service"]._notification(
+        return display_notification(
             _("Certificate request sent"),
             body,
             next_action={"type": "ir.actions.act_window_close"},

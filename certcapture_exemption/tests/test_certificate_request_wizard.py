@@ -18,17 +18,17 @@ class TestRequestWizard(CertCaptureCase):
         self.assertEqual(wizard.exposure_zone_ids.state_id, self.washington)
         with Form(wizard) as form:
             form.recipient = "tax@cascade.example.com"
-            form.exempt_reason_ids.add(self.resale)
+            form.exemption_reason_ids.add(self.resale)
         wizard.action_send()
-        invitation = order.certcapture_invitation_ids
-        self.assertEqual(invitation.recipient, "tax@cascade.example.com")
-        self.assertTrue(invitation.certcapture_id)
-        self.assertEqual(invitation.state, "sent", "the sandbox makes requests ready at once")
-        self.assertIn("/certexpress/", invitation.request_link)
+        request = order.certcapture_request_ids
+        self.assertEqual(request.recipient, "tax@cascade.example.com")
+        self.assertTrue(request.certcapture_id)
+        self.assertEqual(request.state, "sent", "the sandbox makes requests ready at once")
+        self.assertIn("/certexpress/", request.request_link)
         self.assertEqual(order.certcapture_status, "pending")
-        self.assertIn("Certificate request sent", order.message_ids[0].body)
-        self.assertIn("Certificate request sent", self.customer.message_ids[0].body)
-        self.assertEqual(self.customer.certificate_status, "pending")
+        self.assertLogged(order, "Certificate request sent")
+        self.assertLogged(self.customer, "Certificate request sent")
+        self.assertEqual(self.customer.certcapture_certificate_status, "pending")
         posts = [c for c in self.api_calls("POST") if c[1].endswith("/certexpressinvites")]
         self.assertEqual(len(posts), 1)
 
@@ -52,12 +52,12 @@ class TestRequestWizard(CertCaptureCase):
             wizard.action_send()
 
     def test_request_from_the_customer_form(self):
-        self.customer.exemption_state_id = self.washington
+        self.customer.certcapture_exempt_state_id = self.washington
         action = self.customer.action_certcapture_request_certificate()
         wizard = self.env[action["res_model"]].browse(action["res_id"])
         self.assertEqual(wizard.exposure_zone_ids.state_id, self.washington)
         wizard.action_send()
-        self.assertEqual(len(self.customer.certcapture_invitation_ids), 1)
+        self.assertEqual(len(self.customer.certcapture_request_ids), 1)
 
     def test_certcapture_refusing_the_request_is_a_clear_message(self):
         wizard = self.open_wizard(self.create_order())

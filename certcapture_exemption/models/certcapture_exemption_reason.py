@@ -1,12 +1,13 @@
 from odoo import api, models
 
 
-class CertCaptureExemptReason(models.Model):
-    """Why a customer is exempt: the "Exemption Code" of the source."""
+class CertCaptureExemptionReason(models.Model):
+    """Why a customer is exempt (resale, government...): CertCapture's
+    exemption reasons, the "Ex Code" of aACE."""
 
-    _name = "certcapture.exempt.reason"
+    _name = "certcapture.exemption.reason"
     _inherit = "certcapture.api.list"
-    _description = "CertCapture Exemption Reason"
+    _description = "Exemption Reason"
 
     @api.model
     def _from_api(self, api_reason):

@@ -1,0 +1,503 @@
+"""The engines that keep Odoo and CertCapture in step.
+
+Customer sync, the exemption status check, the certificate pull, certificate
+requests and their follow-up, the lists of states and reasons: each engine
+opens a session on the seam (``certcapture.service``), makes its calls and
+writes the records it owns (certificates, requests, the status cache, the
+customers' CertCapture bookkeeping) with the privileges that bookkeeping
+needs, whoever triggered it. Models hand the engines records and get back
+records or results; they never see a client.
+"""
+
+import base64
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+
+from odoo import _, api, fields, models
+
+from .. import ecm
+from ..const import FOLLOW_REQUEST_DAYS, PULL_BATCH_SIZE, RETRY_BATCH_SIZE, RETRY_MAX_AGE_DAYS
+from .certcapture_service import JOB_CONTEXT_KEY, CertCaptureUserError
+
+_logger = logging.getLogger(__name__)
+
+# pg_try_advisory_xact_lock(namespace, company id): one pull per company at a
+# time, whoever starts it (the scheduled job, a button, an order update).
+PULL_LOCK_NAMESPACE = 0x43435055  # "CCPU"
+
+
+def naive_utc(moment):
+    """An API date-time as Odoo stores them: UTC without tzinfo."""
+    if not moment:
+        return False
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+class CertCaptureSync(models.AbstractModel):
+    _name = "certcapture.sync"
+    _description = "CertCapture Sync Engines"
+
+    @api.model
+    def _service(self):
+        return self.env["certcapture.service"]
+
+    @api.model
+    def _note(self, records, body):
+        """Log a note in the records' chatter as the add-on's bookkeeping: it
+        must not fail for a user without email or write access."""
+        for record in records.sudo():
+            record._message_log(body=body)
+
+    # ------------------------------------------------------------- customers
+
+    @api.model
+    def _customer_payload(self, partner):
+        """The CertCapture customer for a commercial partner."""
+        return ecm.Customer(
+            customer_code=partner.certcapture_customer_code,
+            name=partner.name,
+            line1=partner.street or None,
+            line2=partner.street2 or None,
+            city=partner.city or None,
+            postal_code=partner.zip or None,
+            region=partner.state_id.code or None,
+            country=partner.country_id.code or None,
+            email_address=partner.certcapture_ap_email or partner.email or None,
+            phone_number=partner.phone or None,
+            contact_name=partner.child_ids[:1].name or None,
+            is_bill=True,
+            is_ship=True,
+        )
+
+    @staticmethod
+    def _payload_hash(customer):
+        return hashlib.sha256(json.dumps(customer.to_api(), sort_keys=True).encode()).hexdigest()
+
+    @api.model
+    def _sync_customer(self, client, partner, company):
+        """Create the customer in CertCapture the first time, update it when
+        its fields changed since the last sync; send nothing otherwise.
+        Returns its customer code."""
+        partner = partner.commercial_partner_id.sudo().with_company(company)
+        partner._certcapture_ensure_customer_code()
+        payload = self._customer_payload(partner)
+        payload_hash = self._payload_hash(payload)
+        if partner.certcapture_id and partner.certcapture_sync_hash == payload_hash:
+            return partner.certcapture_customer_code
+        if partner.certcapture_id:
+            try:
+                remote = client.update_customer(payload)
+            except ecm.NotFoundError:
+                # Deleted on the CertCapture side: create it again.
+                remote = client.create_customer(payload)
+        else:
+            try:
+                remote = client.create_customer(payload)
+            except ecm.ValidationError as create_error:
+                # Already there (created by another system, or by us before
+                # this database forgot): take it over with a full update.
+                try:
+                    client.get_customer(payload.customer_code)
+                except ecm.NotFoundError:
+                    raise create_error from None
+                remote = client.update_customer(payload)
+        partner.write(
+            {
+                "certcapture_id": remote.id or 0,
+                "certcapture_sync_hash": payload_hash,
+                "certcapture_last_sync": self.env.cr.now(),
+            }
+        )
+        self._note(partner, _("Customer %s sent to CertCapture.", payload.customer_code))
+        return payload.customer_code
+
+    # ------------------------------------------------------------- status
+
+    @api.model
+    def _exemption_status(self, partner, company, state):
+        """(status, certificate) of ``partner`` for ``state``: "exempt" or
+        "missing", asking CertCapture (after syncing the customer) unless the
+        cache is fresh."""
+        partner = partner.commercial_partner_id
+        cache = self.env["certcapture.status.cache"].sudo()
+        cached = cache._lookup(partner, company, state)
+        if cached:
+            return cached.status, cached.certificate_id
+        with self._service()._session(company) as client:
+            code = self._sync_customer(client, partner, company)
+            answer = client.get_exemption_status(code, state.code, state.country_id.code)
+        certificate = self.env["certcapture.certificate"]
+        if answer.certificate:
+            certificate = self._upsert_certificate(answer.certificate, partner, company)
+        status = "exempt" if answer.is_exempt else "missing"
+        cache._store(partner, company, state, status, certificate)
+        return status, certificate
+
+    # ------------------------------------------------------------- certificates
+
+    @api.model
+    def _certificate_values(self, api_certificate):
+        zone = api_certificate.exposure_zone
+        zone_record = self.env["certcapture.exposure.zone"].sudo()
+        state = self.env["res.country.state"]
+        if zone:
+            zone_record = zone_record.search([("certcapture_id", "=", zone.id)], limit=1)
+            state = zone_record.state_id or state.search(
+                [("code", "=", zone.region), ("country_id.code", "=", zone.country or "US")],
+                limit=1,
+            )
+        return {
+            "certcapture_id": api_certificate.id,
+            "source": "pulled",
+            "state_id": state.id,
+            "exposure_zone_id": zone_record.id,
+            "exemption_reason_id": self.env["certcapture.exemption.reason"]
+            .sudo()
+            ._from_api(api_certificate.exemption_reason)
+            .id,
+            "exemption_number": api_certificate.exemption_number,
+            "signed_date": api_certificate.signed_date,
+            "expiration_date": api_certificate.expiration_date,
+            "valid": bool(api_certificate.valid)
+            and api_certificate.ecm_status not in (ecm.ECM_STATUS_EXPIRED, ecm.ECM_STATUS_INVALID),
+            "verified": bool(api_certificate.verified),
+            "single_use": bool(api_certificate.is_single_certificate),
+            "status": api_certificate.status,
+            "ecm_status": api_certificate.ecm_status,
+            "remote_modified_date": naive_utc(api_certificate.modified_date),
+        }
+
+    @api.model
+    def _upsert_certificate(self, api_certificate, partner, company, pdf=None):
+        """Create or update the record of a CertCapture certificate."""
+        certificates = self.env["certcapture.certificate"].sudo()
+        values = self._certificate_values(api_certificate)
+        if pdf:
+            values["pdf"] = base64.b64encode(pdf)
+            values["pdf_filename"] = (
+                api_certificate.filename or f"certificate-{api_certificate.id}.pdf"
+            )
+        record = certificates.with_context(active_test=False).search(
+            [
+                ("company_id", "=", company.id),
+                ("certcapture_id", "=", api_certificate.id),
+                ("partner_id", "=", partner.id),
+            ],
+            limit=1,
+        )
+        if record:
+            record.write(values)
+        else:
+            record = certificates.create(
+                {**values, "partner_id": partner.id, "company_id": company.id}
+            )
+        return record
+
+    @api.model
+    def _ingest(self, client, api_certificate, company, partners=None):
+        """Bring one API certificate in; returns the partners it touched.
+
+        ``partners`` defaults to the certificate's customers, matched on the
+        customer code: a code nobody has is logged and skipped, never turned
+        into a new partner."""
+        Partner = self.env["res.partner"].sudo()
+        if partners is None:
+            codes = [customer.customer_code for customer in api_certificate.customers]
+            partners = (
+                Partner.search([("certcapture_customer_code", "in", codes)]) if codes else Partner
+            )
+            unknown = set(codes) - set(partners.mapped("certcapture_customer_code"))
+            if unknown:
+                _logger.info(
+                    "CertCapture certificate %s skipped for unknown customer code(s) %s",
+                    api_certificate.id,
+                    ", ".join(sorted(unknown)),
+                )
+        if not partners:
+            return Partner
+        existing = {
+            record.partner_id: record
+            for record in self.env["certcapture.certificate"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("company_id", "=", company.id),
+                    ("certcapture_id", "=", api_certificate.id),
+                    ("partner_id", "in", partners.ids),
+                ]
+            )
+        }
+        modified = naive_utc(api_certificate.modified_date)
+
+        def already_pulled(record):
+            return (
+                record
+                and record.remote_modified_date == modified
+                and (record.pdf or not api_certificate.document_exists)
+            )
+
+        stale = [partner for partner in partners if not already_pulled(existing.get(partner))]
+        if not stale:
+            return Partner  # pulled before and unchanged since
+        pdf = None
+        if api_certificate.document_exists:
+            pdf = client.download_certificate_pdf(api_certificate.id)
+        changed = Partner
+        for partner in stale:
+            record = self._upsert_certificate(api_certificate, partner, company, pdf=pdf)
+            changed |= partner
+            self._note(
+                partner,
+                _(
+                    "Exemption certificate received from CertCapture: %(state)s, number "
+                    "%(number)s, signed %(signed)s, expires %(expires)s.",
+                    state=record.state_id.name or record.exposure_zone_id.name or "-",
+                    number=record.exemption_number or "-",
+                    signed=record.signed_date or "-",
+                    expires=record.expiration_date or "-",
+                ),
+            )
+        self._certificates_changed(changed, company)
+        return changed
+
+    @api.model
+    def _certificates_changed(self, partners, company):
+        """Certificates of these customers arrived or changed: their exemption
+        number and reason follow the best one, their cached statuses and open
+        requests are settled."""
+        for partner in partners.sudo().with_company(company):
+            best = partner._certcapture_best_certificate()
+            if best.source != "pulled":
+                continue
+            values = {}
+            if best.exemption_number:
+                values["certcapture_exemption_number"] = best.exemption_number
+            if best.exemption_reason_id:
+                values["certcapture_exemption_reason_id"] = best.exemption_reason_id.id
+            partner.write(values)
+        self.env["certcapture.status.cache"].sudo()._invalidate(partners)
+        self._complete_requests(partners, company)
+
+    @api.model
+    def _try_pull_lock(self, company):
+        self.env.cr.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", (PULL_LOCK_NAMESPACE, company.id)
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _pull_company_batch(self, company, batch_size=PULL_BATCH_SIZE):
+        """Pull the next batch of certificates changed since the company's
+        watermark. Returns (certificates processed, whether more remain).
+
+        The watermark only moves once the whole batch is in, and a batch never
+        ends between two certificates of the same modification time, so a
+        failure or a restart resumes exactly where the last success ended."""
+        company = company.sudo()
+        batch, more = [], False
+        with self._service()._session(company) as client:
+            watermark = company.certcapture_pull_watermark
+            since = datetime.fromisoformat(watermark) if watermark else None
+            for api_certificate in client.iter_certificates_changed_since(
+                since, page_size=batch_size
+            ):
+                if len(batch) >= batch_size and (
+                    api_certificate.modified_date != batch[-1].modified_date
+                ):
+                    more = True
+                    break
+                batch.append(api_certificate)
+            for api_certificate in batch:
+                self._ingest(client, api_certificate, company)
+        if batch and batch[-1].modified_date:
+            company.certcapture_pull_watermark = batch[-1].modified_date.isoformat()
+        return len(batch), more
+
+    @api.model
+    def _pull_customer(self, partner, company):
+        """Bring in every certificate CertCapture holds for one customer;
+        returns the partners whose certificates changed. Nothing is pulled
+        while another pull of the company runs."""
+        partner = partner.commercial_partner_id.sudo()
+        Partner = self.env["res.partner"].sudo()
+        if not partner.certcapture_customer_code or not self._try_pull_lock(company):
+            return Partner
+        changed = Partner
+        with self._service()._session(company) as client:
+            for api_certificate in client.iter_customer_certificates(
+                partner.certcapture_customer_code
+            ):
+                changed |= self._ingest(client, api_certificate, company, partners=partner)
+        return changed
+
+    @api.model
+    def _cron_pull_certificates(self, batch_size=PULL_BATCH_SIZE):
+        """Scheduled job: pull changed certificates for every company, follow
+        pending requests. One batch per company per call; Odoo's cron runner
+        commits after each call and calls again while progress remains."""
+        sync = self.with_context(**{JOB_CONTEXT_KEY: True})
+        done, more = 0, False
+        companies = sync.env["res.company"].sudo().search([("certcapture_enabled", "=", True)])
+        for company in companies:
+            if not sync._try_pull_lock(company):
+                _logger.info("CertCapture pull for company %s already running: skipped", company.id)
+                continue
+            try:
+                with sync.env.cr.savepoint():
+                    count, company_more = sync._pull_company_batch(company, batch_size)
+            except CertCaptureUserError as error:
+                _logger.warning("CertCapture pull for company %s failed: %s", company.id, error)
+                continue
+            done += count
+            more = more or company_more
+        sync._follow_pending_requests()
+        sync.env["ir.cron"]._notify_progress(done=done, remaining=1 if more else 0)
+        return done
+
+    # ------------------------------------------------------------- requests
+
+    @api.model
+    def _send_request(self, partner, company, recipient, zones, reasons, order=None):
+        """Send a CertExpress certificate request; returns its record."""
+        partner = partner.commercial_partner_id
+        with self._service()._session(company) as client:
+            code = self._sync_customer(client, partner, company)
+            result = client.create_invitation(
+                code,
+                recipient,
+                [zone.certcapture_id for zone in zones],
+                [reason.certcapture_id for reason in reasons],
+            )
+        invitation = result.invitation
+        request = (
+            self.env["certcapture.certificate.request"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "order_id": order.id if order else False,
+                    "company_id": company.id,
+                    "certcapture_id": invitation.id,
+                    "recipient": invitation.recipient or recipient,
+                    "exposure_zone_ids": [fields.Command.set(zones.ids)],
+                    "exemption_reason_ids": [fields.Command.set(reasons.ids)],
+                    "state": "sent" if result.is_ready else "in_progress",
+                    "email_status": invitation.email_status,
+                    "request_link": invitation.request_link,
+                }
+            )
+        )
+        self.env["certcapture.status.cache"].sudo()._invalidate(partner)
+        return request
+
+    @api.model
+    def _refresh_requests(self, client, requests):
+        for request in requests.sudo():
+            remote = client.get_invitation(
+                request.partner_id.certcapture_customer_code, request.certcapture_id
+            )
+            values = {"email_status": remote.email_status, "request_link": remote.request_link}
+            if request.state == "in_progress" and remote.request_link:
+                values["state"] = "sent"
+            request.write(values)
+
+    @api.model
+    def _follow_pending_requests(self):
+        """Ask CertCapture about requests still being prepared."""
+        since = fields.Datetime.now() - timedelta(days=FOLLOW_REQUEST_DAYS)
+        pending = (
+            self.env["certcapture.certificate.request"]
+            .sudo()
+            .search([("state", "=", "in_progress"), ("create_date", ">=", since)])
+        )
+        for company, requests in pending.grouped("company_id").items():
+            try:
+                with self.env.cr.savepoint(), self._service()._session(company) as client:
+                    self._refresh_requests(client, requests)
+            except CertCaptureUserError as error:
+                _logger.warning(
+                    "Following CertCapture requests of company %s failed: %s", company.id, error
+                )
+
+    @api.model
+    def _complete_requests(self, partners, company):
+        """A certificate arrived for these customers: their requests are done."""
+        self.env["certcapture.certificate.request"].sudo().search(
+            [
+                ("partner_id", "in", partners.ids),
+                ("company_id", "=", company.id),
+                ("state", "!=", "completed"),
+            ]
+        ).write({"state": "completed"})
+
+    # ------------------------------------------------------------- orders
+
+    @api.model
+    def _cron_retry_order_checks(self, batch_size=RETRY_BATCH_SIZE):
+        """Scheduled job: check again the orders whose check failed."""
+        sync = self.with_context(**{JOB_CONTEXT_KEY: True})
+        orders = sync.env["sale.order"].sudo()
+        now = fields.Datetime.now()
+        domain = [
+            ("certcapture_status", "=", "error"),
+            ("create_date", ">=", now - timedelta(days=RETRY_MAX_AGE_DAYS)),
+            ("state", "!=", "cancel"),
+            # Checked in this run already (or just now by a user): next run.
+            ("certcapture_checked_at", "<", now - timedelta(minutes=5)),
+        ]
+        batch = orders.search(domain, limit=batch_size, order="id")
+        for order in batch:
+            order._certcapture_check(apply_policy=False)
+            if order.certcapture_status in ("missing", "expired"):
+                order._certcapture_on_missing(interactive=False, allow_send=False)
+        remaining = orders.search_count(domain)
+        sync.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+        return len(batch)
+
+    # ------------------------------------------------------------- settings
+
+    @api.model
+    def _test_connection(self, company):
+        """(ok, message) for the Settings' Test connection button."""
+        try:
+            with self._service()._session(company) as client:
+                ping = client.ping()
+                if not ping.authenticated:
+                    return False, _(
+                        "CertCapture answered but did not accept the credentials: check the "
+                        "account ID and license key."
+                    )
+                setup = client.certificate_setup()
+        except CertCaptureUserError as error:
+            return False, str(error.args[0])
+        company = company.sudo()
+        if not setup.is_provisioned:
+            return False, _(
+                "Authenticated as account %(account)s and company %(code)s (id %(id)s) was "
+                "found, but exemption certificates are not provisioned for it (status "
+                "%(status)s): ask Avalara to set up CertCapture.",
+                account=ping.authenticated_account_id,
+                code=company.certcapture_company_code,
+                id=company.certcapture_company_id,
+                status=setup.status,
+            )
+        return True, _(
+            "Authenticated as account %(account)s; company %(code)s found (AvaTax id %(id)s); "
+            "exemption certificates are provisioned.",
+            account=ping.authenticated_account_id,
+            code=company.certcapture_company_code,
+            id=company.certcapture_company_id,
+        )
+
+    @api.model
+    def _refresh_lists(self, company):
+        """Load exposure zones and exemption reasons; returns their counts."""
+        with self._service()._session(company) as client:
+            zones = list(client.iter_exposure_zones())
+            reasons = list(client.iter_exemption_reasons())
+        self.env["certcapture.exposure.zone"].sudo()._sync_from_api(zones)
+        self.env["certcapture.exemption.reason"].sudo()._sync_from_api(reasons)
+        return len(zones), len(reasons)

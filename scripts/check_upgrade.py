@@ -32,7 +32,8 @@ ADDON = "certcapture_exemption"
 DEFAULT_FROM = "5ae2e0e"
 DATABASE = "cc_upgrade_check"
 MARKER = "CC-UPGRADE-CHECK "
-MIGRATION = ROOT / ADDON / "migrations" / "18.0.2.0.0" / "pre-migrate.py"
+MIGRATIONS = ROOT / ADDON / "migrations" / "18.0.2.0.0"
+MIGRATION_SCRIPTS = ("pre-migrate.py", "post-migrate.py")
 
 
 # ---------------------------------------------------------------- in odoo-bin shell
@@ -442,9 +443,10 @@ def shell_verify(env, expected):
                 len(Certificate.search([("partner_id", "=", partner.id)])) == 1,
                 Certificate.search([("partner_id", "=", partner.id)]).mapped("name"),
             )
+        # The form shows the best certificate of the current company.
         check(
             f"{key}: the form shows the certificate PDF",
-            partner.certcapture_certificate_pdf,
+            partner.with_company(old["company"]).certcapture_certificate_pdf,
             "no PDF computed",
         )
     cr.execute(
@@ -531,6 +533,16 @@ def shell_verify(env, expected):
         row,
     )
 
+    # The scheduled jobs (noupdate data) call methods that exist.
+    for xmlid in ("ir_cron_certcapture_pull", "ir_cron_certcapture_retry_checks"):
+        job = env.ref(f"certcapture_exemption.{xmlid}")
+        method = job.code.strip().removeprefix("model.").removesuffix("()")
+        check(
+            f"scheduled job {xmlid} calls an existing method",
+            hasattr(env[job.model_id.model], method),
+            f"{job.model_id.model}.{method}",
+        )
+
     # Running the migration again changes nothing.
     def snapshot():
         cr.execute(
@@ -541,18 +553,21 @@ def shell_verify(env, expected):
                       (SELECT string_agg(concat_ws(':', model, name), ',' ORDER BY id)
                        FROM ir_model_fields),
                       (SELECT string_agg(module || '.' || name, ',' ORDER BY id)
-                       FROM ir_model_data)"""
+                       FROM ir_model_data),
+                      (SELECT string_agg(concat_ws(':', model_name, code), ',' ORDER BY id)
+                       FROM ir_act_server)"""
         )
         return cr.fetchone()
 
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("pre_migrate", expected["migration"])
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
     env.flush_all()
     before = snapshot()
-    migration.migrate(cr, "18.0.1.0.0")
+    for path in expected["migrations"]:
+        spec = importlib.util.spec_from_file_location("migration", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(cr, "18.0.1.0.0")
     check("running the migration again changes nothing", snapshot() == before)
     cr.rollback()
 
@@ -665,7 +680,9 @@ class Check:
             self.say(f"seeded {self.database}; stopping before the upgrade (--seed-only)")
             return
         expected = json.loads(seed_path.read_text(encoding="utf-8"))
-        expected["migration"] = str(MIGRATION)
+        expected["migrations"] = [
+            str(MIGRATIONS / name) for name in MIGRATION_SCRIPTS if (MIGRATIONS / name).exists()
+        ]
         before = expected["before"]
         self.say(f"old database: {json.dumps(before)}")
         self.record(

@@ -115,6 +115,11 @@ MODEL_NAME_COLUMNS = [
     ("calendar_event", "res_model"),
 ]
 
+# The partner's old many2one columns that the update drops: their foreign keys
+# go first, with their ir.model.constraint records (Odoo's drop of the column
+# would leave those records behind).
+OBSOLETE_FOREIGN_KEYS = [("res_partner", "exemption_state_id")]
+
 # The partner's old certificate fields, read to make the certificates.
 PARTNER_PDF_FIELD = "certificate_pdf"
 PARTNER_VALUE_COLUMNS = (
@@ -143,6 +148,7 @@ def migrate(cr, version):
             if parent == model:
                 rename_field(cr, child, old, new, related=(f"{link}.{old}", f"{link}.{new}"))
     move_partner_pdfs(cr)
+    drop_obsolete_foreign_keys(cr)
 
 
 def table_of(model):
@@ -255,7 +261,8 @@ def rename_relation(cr, model, field, old_spec, new_spec, comodel_table):
     """A many2many table under the name and columns the new code declares.
 
     Its secondary index and foreign keys are made again as Odoo makes them
-    for a new table (PostgreSQL names them after the table and columns)."""
+    for a new table (PostgreSQL names them after the table and columns): the
+    index here, the foreign keys by the update."""
     (old, old1, old2), (new, new1, new2) = old_spec, new_spec
     if table_exists(cr, old) and not table_exists(cr, new):
         _logger.info("many2many %s: renamed to %s", old, new)
@@ -293,7 +300,8 @@ def rename_relation(cr, model, field, old_spec, new_spec, comodel_table):
                 )
             )
         rename_index(cr, f"{old}_pkey", f"{new}_pkey")
-        # As Odoo makes a many2many table (fields.Many2many.update_db).
+        # As Odoo makes a many2many table (fields.Many2many.update_db); the
+        # update adds the foreign keys and their ir.model.constraint records.
         cr.execute(
             SQL(
                 "CREATE INDEX ON %s (%s, %s); COMMENT ON TABLE %s IS %s",
@@ -304,15 +312,6 @@ def rename_relation(cr, model, field, old_spec, new_spec, comodel_table):
                 f"RELATION BETWEEN {table_of(model)} AND {comodel_table}",
             )
         )
-        for column, target in ((column1, table_of(model)), (column2, comodel_table)):
-            cr.execute(
-                SQL(
-                    "ALTER TABLE %s ADD FOREIGN KEY (%s) REFERENCES %s (id) ON DELETE CASCADE",
-                    table,
-                    column,
-                    SQL.identifier(target),
-                )
-            )
     execute(cr, "UPDATE ir_model_relation SET name = %s WHERE name = %s", (new, old))
     execute(
         cr,
@@ -575,3 +574,16 @@ def move_partner_pdfs(cr):
         deleted,
         created,
     )
+
+
+def drop_obsolete_foreign_keys(cr):
+    for table, column in OBSOLETE_FOREIGN_KEYS:
+        name = f"{table}_{column}_fkey"
+        cr.execute(
+            SQL(
+                "ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s",
+                SQL.identifier(table),
+                SQL.identifier(name),
+            )
+        )
+        execute(cr, "DELETE FROM ir_model_constraint WHERE name = %s AND type = 'f'", (name,))

@@ -577,6 +577,73 @@ def shell_verify(env, expected):
 
 # ---------------------------------------------------------------- driver
 
+# What an upgraded database must share with a fresh install of the new code.
+MODULE_ID = "(SELECT id FROM ir_module_module WHERE name = 'certcapture_exemption')"
+SCHEMA_QUERIES = [
+    (
+        "model",
+        """SELECT m.model, m.transient FROM ir_model m
+           JOIN ir_model_data d ON d.model = 'ir.model' AND d.res_id = m.id
+           WHERE d.module = 'certcapture_exemption'""",
+    ),
+    (
+        "field",
+        """SELECT model, name, ttype, relation, relation_table, column1, column2, store,
+                  related, tracking
+           FROM ir_model_fields
+           WHERE model LIKE 'certcapture%' OR name LIKE 'certcapture%'""",
+    ),
+    (
+        "selection",
+        """SELECT f.model, f.name, s.value FROM ir_model_fields_selection s
+           JOIN ir_model_fields f ON f.id = s.field_id
+           WHERE f.model LIKE 'certcapture%' OR f.name LIKE 'certcapture%'""",
+    ),
+    (
+        "xmlid",
+        "SELECT model, name, noupdate FROM ir_model_data WHERE module = 'certcapture_exemption'",
+    ),
+    (
+        "column",
+        """SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
+           WHERE table_schema = current_schema() AND (table_name LIKE 'certcapture%'
+                 OR column_name ~ 'certcapture|exempt|certificate')""",
+    ),
+    (
+        "index",
+        """SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x
+           JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+           WHERE t.relname LIKE 'certcapture%' OR i.relname LIKE '%certcapture%'""",
+    ),
+    (
+        "constraint",
+        """SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+           JOIN pg_class t ON t.oid = c.conrelid
+           WHERE t.relname LIKE 'certcapture%' OR c.conname LIKE '%certcapture%'""",
+    ),
+    (
+        "sequence",
+        "SELECT relname FROM pg_class WHERE relkind = 'S' AND relname LIKE 'certcapture%'",
+    ),
+    (
+        "ir.model.constraint",
+        f"""SELECT c.name, c.type, m.model FROM ir_model_constraint c
+            JOIN ir_model m ON m.id = c.model WHERE c.module = {MODULE_ID}""",
+    ),
+    (
+        "ir.model.relation",
+        f"""SELECT r.name, m.model FROM ir_model_relation r
+            JOIN ir_model m ON m.id = r.model WHERE r.module = {MODULE_ID}""",
+    ),
+    (
+        "scheduled job",
+        """SELECT d.name, s.model_name, s.code FROM ir_model_data d
+           JOIN ir_cron c ON d.model = 'ir.cron' AND c.id = d.res_id
+           JOIN ir_act_server s ON s.id = c.ir_actions_server_id
+           WHERE d.module = 'certcapture_exemption'""",
+    ),
+]
+
 
 class Check:
     def __init__(self, odoo_src, database, keep):
@@ -599,7 +666,7 @@ class Check:
     def say(self, message):
         print(f"[check-upgrade] {message}", file=sys.stderr, flush=True)
 
-    def odoo(self, *args, old=False):
+    def odoo(self, *args, old=False, database=None):
         options = odoo_options(self.odoo_src)
         if old:
             at = options.index("--addons-path")
@@ -612,7 +679,7 @@ class Check:
             *args[:1],
             *options,
             "-d",
-            self.database,
+            database or self.database,
             *args[1:],
         ]
 
@@ -632,20 +699,76 @@ class Check:
         subprocess.run(["tar", "-x", "-C", str(self.old_addons)], input=archive.stdout, check=True)
         return None
 
-    def create_database(self):
+    @property
+    def fresh_database(self):
+        return f"{self.database}_fresh"
+
+    def create_database(self, name):
         """From the project's template database when there is one (as
         run_tests.py makes it), else from nothing."""
-        self.drop_database()
+        self.tiers.drop_database(name)
         template = self.tiers.template_name()
         if self.tiers.database_exists(template):
-            subprocess.run(["createdb", "-T", template, self.database], check=True)
+            subprocess.run(["createdb", "-T", template, name], check=True)
             if filestore(template).exists():
-                shutil.copytree(filestore(template), filestore(self.database))
+                shutil.copytree(filestore(template), filestore(name))
         else:
-            subprocess.run(["createdb", self.database], check=True)
+            subprocess.run(["createdb", name], check=True)
 
-    def drop_database(self):
-        self.tiers.drop_database(self.database)
+    def drop_databases(self):
+        for name in (self.database, self.fresh_database):
+            self.tiers.drop_database(name)
+
+    def schema(self, name):
+        """The add-on's tables and metadata, one line each."""
+        import psycopg2  # Odoo's requirement, in the venv
+
+        connection = psycopg2.connect(
+            dbname=name,
+            host=os.environ.get("PGHOST", "127.0.0.1"),
+            port=os.environ.get("PGPORT", "5432"),
+            user=os.environ.get("PGUSER", "odoo"),
+        )
+        lines = set()
+        try:
+            with connection.cursor() as cr:
+                for label, query in SCHEMA_QUERIES:
+                    cr.execute(query)
+                    lines.update(
+                        " | ".join([label, *("" if v is None else str(v) for v in row)])
+                        for row in cr.fetchall()
+                    )
+        finally:
+            connection.close()
+        return lines
+
+    def compare_with_fresh_install(self):
+        self.create_database(self.fresh_database)
+        proc = self.run(
+            self.odoo(
+                "server", "-i", ADDON, "--stop-after-init", "--no-http", "--without-demo=all",
+                "--log-level=warn", database=self.fresh_database,
+            ),
+            log_name="fresh-install.log",
+        )  # fmt: skip
+        self.record(
+            "install the new code in a fresh database", proc.returncode == 0, self.tail(proc)
+        )
+        if proc.returncode:
+            return
+        upgraded, fresh = self.schema(self.database), self.schema(self.fresh_database)
+        differences = [f"- {line}" for line in sorted(fresh - upgraded)]
+        differences += [f"+ {line}" for line in sorted(upgraded - fresh)]
+        if differences:
+            self.say(
+                "fresh install (-) and upgraded database (+) differ:\n  " + "\n  ".join(differences)
+            )
+        self.say(f"compared {len(fresh)} lines of schema and metadata with a fresh install")
+        self.record(
+            "upgraded tables, fields, xml ids, constraints match a fresh install",
+            fresh and not differences,
+            f"{len(differences)} difference(s): {'; '.join(differences[:4])}",
+        )
 
     def shell(self, function, argument, old):
         source = inspect.getsource(function) + f"\n{function.__name__}(env, {argument!r})\n"
@@ -660,7 +783,7 @@ class Check:
         self.record(f"export {ADDON} from {ref}", error is None, error)
         if error:
             return
-        self.create_database()
+        self.create_database(self.database)
         proc = self.run(
             self.odoo(
                 "server", "-i", ADDON, "--stop-after-init", "--no-http", "--without-demo=all",
@@ -721,6 +844,7 @@ class Check:
         self.record("checks ran on the upgraded database", bool(lines), self.tail(proc))
         for result in lines:
             self.record(result["name"], result["ok"], result["detail"])
+        self.compare_with_fresh_install()
 
     @staticmethod
     def tail(proc, lines=5):
@@ -749,9 +873,11 @@ def main(argv=None):
         check.main(args.ref, seed_only=args.seed_only)
     finally:
         if args.keep:
-            check.say(f"kept database {args.database} and logs in {check.work}")
+            check.say(
+                f"kept databases {args.database}, {check.fresh_database} and logs in {check.work}"
+            )
         else:
-            check.drop_database()
+            check.drop_databases()
             shutil.rmtree(check.work, ignore_errors=True)
     passed = sum(1 for _name, ok in check.results if ok)
     failed = len(check.results) - passed

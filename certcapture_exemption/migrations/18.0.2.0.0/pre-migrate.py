@@ -12,7 +12,11 @@ Runs before the new code's models are loaded, in plain SQL:
 3. the certificate PDFs kept on partners move to certificates: the partner's
    attachment is deleted when a certificate of the partner holds the same
    file, otherwise a manual certificate is created from the partner's values
-   and the attachment moves to it.
+   and the attachment moves to it;
+4. a partner whose certificate dates or state match none of its certificates
+   (typed without a PDF, or changed after the PDF) gets them in a note in its
+   chatter: they are not made into a certificate, since a state alone (set to
+   prefill certificate requests) would read as a current certificate.
 
 The partner's five certificate fields that are no longer stored (the PDF, its
 file name, the dates and the state) keep their old names here: their values
@@ -24,6 +28,7 @@ nothing.
 """
 
 import logging
+from html import escape
 
 from odoo.tools import SQL, parse_version
 from odoo.tools.sql import column_exists, make_index_name, table_exists
@@ -148,6 +153,7 @@ def migrate(cr, version):
             if parent == model:
                 rename_field(cr, child, old, new, related=(f"{link}.{old}", f"{link}.{new}"))
     move_partner_pdfs(cr)
+    note_unkept_partner_values(cr)
     drop_obsolete_foreign_keys(cr)
 
 
@@ -587,3 +593,70 @@ def drop_obsolete_foreign_keys(cr):
             )
         )
         execute(cr, "DELETE FROM ir_model_constraint WHERE name = %s AND type = 'f'", (name,))
+
+
+NOTE_PREFIX = "<p>Certificate values of this customer before version 18.0.2"
+
+
+def note_unkept_partner_values(cr):
+    """Partner values that no certificate holds, kept as a note."""
+    if not all(column_exists(cr, "res_partner", column) for column in PARTNER_VALUE_COLUMNS):
+        return
+    cr.execute(
+        """SELECT p.id, p.certificate_signed_date, p.certificate_expiration_date,
+                  s.name, s.code
+           FROM res_partner p
+           LEFT JOIN res_country_state s ON s.id = p.exemption_state_id
+           WHERE (p.certificate_signed_date IS NOT NULL
+                  OR p.certificate_expiration_date IS NOT NULL
+                  OR p.exemption_state_id IS NOT NULL)
+             AND NOT EXISTS (
+                 SELECT 1 FROM certcapture_certificate c
+                 WHERE c.partner_id = p.id
+                   AND c.signed_date IS NOT DISTINCT FROM p.certificate_signed_date
+                   AND c.expiration_date IS NOT DISTINCT FROM p.certificate_expiration_date
+                   AND c.state_id IS NOT DISTINCT FROM p.exemption_state_id)
+             AND NOT EXISTS (
+                 SELECT 1 FROM mail_message m
+                 WHERE m.model = 'res.partner' AND m.res_id = p.id
+                   AND starts_with(m.body, %s))
+           ORDER BY p.id""",
+        (NOTE_PREFIX,),
+    )
+    rows = cr.fetchall()
+    if not rows:
+        return
+    cr.execute(
+        """SELECT (SELECT res_id FROM ir_model_data WHERE module = 'mail' AND name = 'mt_note'),
+                  (SELECT res_id FROM ir_model_data
+                   WHERE module = 'base' AND name = 'partner_root')"""
+    )
+    subtype_id, author_id = cr.fetchone()
+    for partner_id, signed, expires, state_name, state_code in rows:
+        state = f"{state_name} ({state_code})" if state_name else None
+        values = [
+            ("Signed", signed and signed.isoformat()),
+            ("Expires", expires and expires.isoformat()),
+            ("Exempt state", state),
+        ]
+        items = "".join(f"<li>{label}: {escape(value)}</li>" for label, value in values if value)
+        body = (
+            f"{NOTE_PREFIX}, which no certificate holds (entered without a PDF, or changed "
+            f"after it). Certificates now hold these values: add one if they still "
+            f"apply.</p><ul>{items}</ul>"
+        )
+        cr.execute(
+            """INSERT INTO mail_message (
+                   model, res_id, body, message_type, subtype_id, author_id, is_internal,
+                   date, create_uid, write_uid, create_date, write_date)
+               VALUES ('res.partner', %s, %s, 'notification', %s, %s, true,
+                       now() AT TIME ZONE 'UTC', 1, 1,
+                       now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')""",
+            (partner_id, body, subtype_id, author_id),
+        )
+    _logger.warning(
+        "%s partner(s) had certificate dates or a state that no certificate holds: "
+        "kept as a note in their chatter (partner ids %s)",
+        len(rows),
+        ", ".join(str(row[0]) for row in rows),
+    )

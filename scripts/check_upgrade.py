@@ -194,6 +194,17 @@ def shell_seed(env, out_path):
     )
     orphan("shared", {"name": "CC Upgrade Shared PDF"}, raw_manual, "shared.pdf", exempt=False)
 
+    # A state and an expiry typed without a PDF (the state also prefilled
+    # certificate requests): no certificate holds them.
+    values_only = Partner.create(
+        {
+            "name": "CC Upgrade Values Only",
+            "certificate_expiration_date": date(2030, 6, 30),
+            "exemption_state_id": wa.id,
+        }
+    )
+    expected["values_only"] = {"id": values_only.id, "expires": "2030-06-30"}
+
     # 4. A certificate request with zones, reasons, an order and chatter.
     order = env["sale.order"].create({"partner_id": manual.id})
     invitation = env["certcapture.invitation"].create(
@@ -458,6 +469,19 @@ def shell_verify(env, expected):
     for old in expected["partners"].values():
         wanted[old["checksum"]] = wanted.get(old["checksum"], 0) + 1
     check("no PDF attachment is left over anywhere", counts == wanted, (counts, wanted))
+
+    # Values no certificate held: a note, no certificate.
+    old = expected["values_only"]
+    cr.execute(
+        "SELECT body FROM mail_message WHERE model = 'res.partner' AND res_id = %s",
+        (old["id"],),
+    )
+    notes = [body for (body,) in cr.fetchall() if old["expires"] in (body or "")]
+    check(
+        "values_only: the values are kept in one chatter note, no certificate made",
+        len(notes) == 1 and not Certificate.search([("partner_id", "=", old["id"])]),
+        f"{len(notes)} note(s)",
+    )
 
     # Certificates keep their reasons.
     for certificate_id, old in expected["certificates"].items():

@@ -65,7 +65,8 @@ FIELDS = [
 # fields, under the same name: (parent model, child model, link field).
 INHERITS = [("res.partner", "res.users", "partner_id")]
 
-# Many2many tables: (model, field) -> (old table, columns), (new table, columns)
+# Many2many tables: model, field (new names), (old table, column1, column2),
+# (new table, column1, column2), the comodel's table
 RELATIONS = [
     (
         "certcapture.certificate.request",
@@ -143,8 +144,8 @@ def migrate(cr, version):
             drop_transient_tables(cr, old)
         else:
             rename_table(cr, table_of(old), table_of(new))
-    for model, field, old_spec, new_spec, comodel_table in RELATIONS:
-        rename_relation(cr, model, field, old_spec, new_spec, comodel_table)
+    for model, _field, old_spec, new_spec, comodel_table in RELATIONS:
+        rename_relation(cr, model, old_spec, new_spec, comodel_table)
     for old, new in MODELS:
         rename_model(cr, old, new)
     for model, old, new in FIELDS:
@@ -263,7 +264,7 @@ def drop_transient_tables(cr, model):
     )
 
 
-def rename_relation(cr, model, field, old_spec, new_spec, comodel_table):
+def rename_relation(cr, model, old_spec, new_spec, comodel_table):
     """A many2many table under the name and columns the new code declares.
 
     Its secondary index and foreign keys are made again as Odoo makes them

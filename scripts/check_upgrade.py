@@ -4,9 +4,14 @@ Steps: export the previous release's add-on from git (--from, default
 5ae2e0e) into a temporary folder; install it into a new database
 (cc_upgrade_check); seed data as that release made it (odoo-bin shell); run
 `odoo-bin -u certcapture_exemption` with this working tree's add-on; check the
-data through odoo-bin shell. Prints one line per check, then `N passed, N
-failed`; exits non-zero on any failure. The database and its filestore are
-dropped at the end unless --keep is given.
+data through odoo-bin shell (and that running the migration again changes
+nothing); install the new code into a second database (cc_upgrade_check_fresh)
+and compare the add-on's tables and metadata with the upgraded ones. Prints one
+line per check, then `N passed, N failed`; exits non-zero on any failure. The
+databases and their filestores are dropped at the end unless --keep is given
+(--seed-only stops before the upgrade and keeps the seeded old database).
+Databases start from the project's template database when run_tests.py has
+made one, else from nothing.
 
 Run it through scripts/with-env.sh (VENV, ODOO_SRC and the PG* variables):
 

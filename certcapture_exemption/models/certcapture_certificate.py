@@ -9,6 +9,8 @@ CERTCAPTURE_ONLY_FIELDS = (
     "status",
     "ecm_status",
     "remote_modified_date",
+    "certcapture_push_state",
+    "certcapture_push_message",
 )
 
 
@@ -51,6 +53,20 @@ class CertCaptureCertificate(models.Model):
     pdf = fields.Binary("Certificate PDF", attachment=True, groups="base.group_user")
     pdf_filename = fields.Char()
     remote_modified_date = fields.Datetime("Modified in CertCapture", readonly=True)
+    # A certificate typed in Odoo goes to CertCapture (certcapture.sync's job),
+    # so that CertCapture's exemption status covers it.
+    certcapture_push_state = fields.Selection(
+        [
+            ("to_send", "Waiting to be sent"),
+            ("incomplete", "Cannot be sent yet"),
+            ("uncertain", "Sent, not confirmed"),
+            ("sent", "In CertCapture"),
+        ],
+        "Sent to CertCapture",
+        readonly=True,
+        copy=False,
+    )
+    certcapture_push_message = fields.Char("Sending Problem", readonly=True, copy=False)
     is_current = fields.Boolean(
         "Currently Valid", compute="_compute_is_current", search="_search_is_current"
     )
@@ -62,8 +78,8 @@ class CertCaptureCertificate(models.Model):
 
     def write(self, vals):
         self._check_certcapture_only_fields([vals])
-        if not self.env.su and self.filtered(lambda c: c.source == "pulled"):
-            raise AccessError(_("A certificate pulled from CertCapture changes in CertCapture."))
+        if not self.env.su and self.filtered("certcapture_id"):
+            raise AccessError(_("A certificate held by CertCapture changes in CertCapture."))
         return super().write(vals)
 
     def _check_certcapture_only_fields(self, vals_list):
@@ -119,6 +135,11 @@ class CertCaptureCertificate(models.Model):
             self.signed_date or fields.Date.to_date("1900-01-01"),
             self.id,
         )
+
+    def action_certcapture_send(self):
+        """Send these hand-entered certificates to CertCapture now."""
+        self.env["certcapture.sync"]._push_manual_certificates(self)
+        return True
 
     def action_open_pdf(self):
         self.ensure_one()

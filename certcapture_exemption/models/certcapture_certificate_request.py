@@ -38,6 +38,10 @@ class CertCaptureCertificateRequest(models.Model):
             ("in_progress", "Being prepared"),
             ("sent", "Sent"),
             ("completed", "Certificate received"),
+            # The answer to the request was lost and CertCapture could not be
+            # asked: the next request for the customer looks for it first.
+            ("unconfirmed", "Not confirmed"),
+            ("not_sent", "Not sent"),
         ],
         default="in_progress",
         required=True,

@@ -522,6 +522,7 @@ class CertCaptureSync(models.AbstractModel):
                     count, company_more = sync._pull_company_batch(company, batch_size)
                     if not company_more:
                         count += sync._retry_pull_failures(company)
+                        count += sync._push_manual_certificates(company=company)
             except CertCaptureUserError as error:
                 _logger.warning("CertCapture pull for company %s failed: %s", company.id, error)
                 continue
@@ -531,45 +532,261 @@ class CertCaptureSync(models.AbstractModel):
         sync.env["ir.cron"]._notify_progress(done=done, remaining=1 if more else 0)
         return done
 
+    # ------------------------------------------------------------- hand-entered
+
+    @api.model
+    def _manual_certificates_to_push(self, company, limit=50):
+        return (
+            self.env["certcapture.certificate"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", company.id),
+                    ("source", "=", "manual"),
+                    ("certcapture_id", "=", 0),
+                    ("certcapture_push_state", "in", (False, "to_send", "uncertain")),
+                ],
+                limit=limit,
+                order="id",
+            )
+        )
+
+    @api.model
+    def _push_problems(self, certificate):
+        """What CertCapture needs of a certificate that it lacks."""
+        problems = []
+        if not certificate.with_context(bin_size=True).pdf:
+            problems.append(_("the PDF"))
+        if not certificate.state_id:
+            problems.append(_("the state"))
+        elif not self._zone_for(certificate.state_id):
+            problems.append(_("the state's exposure zone (Refresh lists in Settings)"))
+        if not certificate.signed_date:
+            problems.append(_("the signed date"))
+        if not (
+            certificate.exemption_reason_id
+            or certificate.partner_id.certcapture_exemption_reason_id
+        ):
+            problems.append(_("the exemption reason"))
+        return problems
+
+    @api.model
+    def _zone_for(self, state):
+        return (
+            self.env["certcapture.exposure.zone"]
+            .sudo()
+            .search([("state_id", "=", state.id)], limit=1)
+        )
+
+    @api.model
+    def _push_manual_certificates(self, certificates=None, company=None):
+        """Send certificates typed in Odoo to CertCapture, so that its
+        exemption status covers them (until then the order check counts them
+        itself). A certificate that lacks something CertCapture requires waits,
+        saying what; one whose answer was lost is looked for before it is sent
+        again. Returns how many went."""
+        if certificates is None:
+            certificates = self._manual_certificates_to_push(company)
+        certificates = certificates.sudo().filtered(
+            lambda c: c.source == "manual" and not c.certcapture_id
+        )
+        sent = 0
+        for company, batch in certificates.grouped("company_id").items():
+            with self._service()._session(company) as client:
+                for certificate in batch:
+                    sent += self._push_one(client, certificate, company)
+        return sent
+
+    @api.model
+    def _push_one(self, client, certificate, company):
+        problems = self._push_problems(certificate)
+        if problems:
+            certificate.write(
+                {
+                    "certcapture_push_state": "incomplete",
+                    "certcapture_push_message": _(
+                        "CertCapture needs %s.", ", ".join(map(str, problems))
+                    ),
+                }
+            )
+            return 0
+        partner = certificate.partner_id.commercial_partner_id
+        zone = self._zone_for(certificate.state_id)
+        reason = certificate.exemption_reason_id or partner.certcapture_exemption_reason_id
+        code = self._sync_customer(client, partner, company)
+        if certificate.certcapture_push_state == "uncertain":
+            found = self._find_pushed_certificate(client, code, certificate, zone)
+            if found:
+                return self._pushed(certificate, found)
+        try:
+            remote = client.create_certificate(
+                code,
+                exposure_zone_id=zone.certcapture_id,
+                signed_date=certificate.signed_date,
+                expiration_date=certificate.expiration_date or None,
+                exemption_number=certificate.exemption_number or None,
+                exemption_reason_id=reason.certcapture_id,
+                pdf=base64.b64decode(certificate.with_context(bin_size=False).pdf),
+                single_use=certificate.single_use,
+            )
+        except ecm.EcmError as error:
+            if error.may_have_taken_effect:
+                state, message = "uncertain", _("CertCapture's answer was lost: %s", error)
+            elif isinstance(error, ecm.ValidationError):
+                state, message = "incomplete", _("CertCapture refused it: %s", error)
+            else:
+                raise
+            certificate.write(
+                {"certcapture_push_state": state, "certcapture_push_message": message}
+            )
+            return 0
+        except ValueError as error:  # refused by the client before sending
+            certificate.write(
+                {"certcapture_push_state": "incomplete", "certcapture_push_message": str(error)}
+            )
+            return 0
+        return self._pushed(certificate, remote)
+
+    @api.model
+    def _find_pushed_certificate(self, client, code, certificate, zone):
+        for remote in client.iter_customer_certificates(code):
+            if (
+                remote.signed_date == certificate.signed_date
+                and remote.exposure_zone
+                and remote.exposure_zone.id == zone.certcapture_id
+                and (remote.exemption_number or False) == (certificate.exemption_number or False)
+            ):
+                return remote
+        return None
+
+    @api.model
+    def _pushed(self, certificate, remote):
+        certificate.write(
+            {
+                "certcapture_id": remote.id,
+                "certcapture_push_state": "sent",
+                "certcapture_push_message": False,
+                "remote_modified_date": naive_utc(remote.modified_date),
+                "status": remote.status,
+                "ecm_status": remote.ecm_status,
+            }
+        )
+        self.env["certcapture.status.cache"].sudo()._invalidate(certificate.partner_id)
+        self._note(
+            certificate.partner_id,
+            _("Certificate %s entered in Odoo sent to CertCapture.", certificate.name),
+        )
+        return 1
+
     # ------------------------------------------------------------- requests
 
     @api.model
     def _send_request(self, partner, company, recipient, zones, reasons, order=None):
-        """Send a CertExpress certificate request; returns its record."""
+        """Send a CertExpress certificate request. Returns (request, outcome):
+        "sent"; "found" when a request whose answer was lost turned out to
+        be in CertCapture (it is not sent twice); "unconfirmed" when the
+        answer was lost and CertCapture could not be asked: the next request
+        for the customer looks for it first."""
         partner = partner.commercial_partner_id
+        requests = self.env["certcapture.certificate.request"].sudo()
+        zone_ids = set(zones.mapped("certcapture_id"))
+        values = {
+            "partner_id": partner.id,
+            "order_id": order.id if order else False,
+            "company_id": company.id,
+            "recipient": recipient,
+            "exposure_zone_ids": [fields.Command.set(zones.ids)],
+            "exemption_reason_ids": [fields.Command.set(reasons.ids)],
+        }
+        unconfirmed = requests.search(
+            [
+                ("partner_id", "=", partner.id),
+                ("company_id", "=", company.id),
+                ("state", "=", "unconfirmed"),
+            ],
+            order="id",
+        )
         with self._service()._session(company) as client:
-            result = self._for_customer(
-                client,
-                partner,
-                company,
-                lambda code: client.create_invitation(
+            code = self._sync_customer(client, partner, company)
+            if unconfirmed:
+                found = self._find_invitation(
+                    client, code, recipient, zone_ids, unconfirmed[0].create_date
+                )
+                if found:
+                    unconfirmed[0].write(self._request_values(found))
+                    (unconfirmed - unconfirmed[0]).write({"state": "not_sent"})
+                    return unconfirmed[0], "found"
+                unconfirmed.write({"state": "not_sent"})
+            asked_at = fields.Datetime.now() - timedelta(minutes=1)
+            try:
+                result = self._for_customer(
+                    client,
+                    partner,
+                    company,
+                    lambda code: client.create_invitation(
+                        code, recipient, sorted(zone_ids), reasons.mapped("certcapture_id")
+                    ),
+                )
+            except ecm.EcmError as error:
+                if not error.may_have_taken_effect:
+                    raise
+                _logger.warning(
+                    "The answer to a certificate request for %s was lost (%s): looking for it",
                     code,
-                    recipient,
-                    [zone.certcapture_id for zone in zones],
-                    [reason.certcapture_id for reason in reasons],
-                ),
-            )
-        invitation = result.invitation
-        request = (
-            self.env["certcapture.certificate.request"]
-            .sudo()
-            .create(
-                {
-                    "partner_id": partner.id,
-                    "order_id": order.id if order else False,
-                    "company_id": company.id,
-                    "certcapture_id": invitation.id,
-                    "recipient": invitation.recipient or recipient,
-                    "exposure_zone_ids": [fields.Command.set(zones.ids)],
-                    "exemption_reason_ids": [fields.Command.set(reasons.ids)],
-                    "state": "sent" if result.is_ready else "in_progress",
-                    "email_status": invitation.email_status,
-                    "request_link": invitation.request_link,
-                }
-            )
+                    error,
+                )
+                try:
+                    found = self._find_invitation(client, code, recipient, zone_ids, asked_at)
+                except ecm.EcmError:
+                    return requests.create({**values, "state": "unconfirmed"}), "unconfirmed"
+                if not found:
+                    raise CertCaptureUserError(
+                        _(
+                            "CertCapture did not confirm the certificate request, and it is not "
+                            "among the customer's requests: it was not sent. Send it again."
+                        ),
+                        error,
+                    ) from error
+                request = requests.create({**values, **self._request_values(found)})
+                return request, "found"
+        request = requests.create(
+            {
+                **values,
+                **self._request_values(result.invitation),
+                "state": "sent" if result.is_ready else "in_progress",
+            }
         )
         self.env["certcapture.status.cache"].sudo()._invalidate(partner)
-        return request
+        return request, "sent"
+
+    @api.model
+    def _find_invitation(self, client, customer_code, recipient, zone_ids, since):
+        """The newest CertExpress request of the customer made since ``since``
+        to the same address for the same states, or None."""
+        matches = [
+            invitation
+            for invitation in client.iter_invitations(
+                customer_code=customer_code, created_since=since
+            )
+            if (invitation.recipient or "").lower() == recipient.lower()
+            and set(invitation.exposure_zones) == zone_ids
+        ]
+        return max(matches, key=lambda invitation: invitation.id, default=None)
+
+    @api.model
+    def _request_values(self, invitation):
+        """A request's record values from CertCapture's invitation."""
+        values = {
+            "certcapture_id": invitation.id,
+            "email_status": invitation.email_status,
+            "request_link": invitation.request_link,
+            "state": "sent"
+            if invitation.request_link or invitation.email_status
+            else "in_progress",
+        }
+        if invitation.recipient:
+            values["recipient"] = invitation.recipient
+        return values
 
     @api.model
     def _refresh_requests(self, client, requests):

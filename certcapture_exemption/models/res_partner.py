@@ -244,11 +244,11 @@ class ResPartner(models.Model):
             value = field.convert_to_write(partner[partner_field], partner)
             if _comparable(value) == _comparable(field.convert_to_write(best[name], best)):
                 continue
-            if best.source == "pulled":
+            if best.certcapture_id:
                 raise UserError(
                     _(
-                        "The current certificate of %s comes from CertCapture: its values "
-                        "change there. Add a certificate to enter another one by hand.",
+                        "The current certificate of %s is in CertCapture: its values change "
+                        "there. Add a certificate to enter another one by hand.",
                         partner.display_name,
                     )
                 )

@@ -11,3 +11,4 @@ from . import test_seam
 from . import test_salesperson
 from . import test_faults
 from . import test_inputs
+from . import test_neutralize

@@ -10,6 +10,7 @@ from odoo import fields
 from odoo.http import _request_stack
 from odoo.tests import tagged
 
+from ..models.certcapture_service import CertCaptureUserError
 from ..models.certcapture_sync import PULL_LOCK_NAMESPACE as PULL_LOCK
 from .common import PDF_BYTES, CertCaptureCase
 
@@ -226,3 +227,53 @@ class TestRetryJob(FaultCase):
         order.sudo().certcapture_checked_at = fields.Datetime.now().replace(year=2000)
         self.env["certcapture.sync"]._cron_retry_order_checks()
         self.assertEqual(order.certcapture_status, "missing")
+
+
+@tagged("post_install", "-at_install")
+class TestUncertainRequests(FaultCase):
+    POST_PATH = "customers/.*/certexpressinvites$"
+
+    def send(self, order):
+        action = order.action_certcapture_request_certificate()
+        return self.env[action["res_model"]].browse(action["res_id"]).action_send()
+
+    def settled_invitations_posted(self, delay):
+        """POSTs of certificate requests that reached CertCapture, once a
+        delayed answer had the time to leave (the sandbox logs a call then)."""
+        time.sleep(delay)
+        return [c for c in self.api_calls("POST") if c[1].endswith("/certexpressinvites")]
+
+    def test_a_lost_answer_is_found_and_not_sent_twice(self):
+        order = self.create_order()
+        self.company.write({"certcapture_read_timeout": 1.0, "certcapture_time_budget": 8.0})
+        self.sandbox.set_faults(delay_path=self.POST_PATH, delay_seconds=3)
+        answer = self.send(order)
+        self.assertIn("not sent twice", answer["params"]["message"])
+        request = order.certcapture_request_ids
+        self.assertEqual(request.state, "sent")
+        self.assertTrue(request.certcapture_id)
+        self.assertEqual(len(self.settled_invitations_posted(3)), 1)
+
+    def test_a_request_that_never_arrived_says_so(self):
+        order = self.create_order()
+        self.sandbox.set_faults(drop_connection=self.POST_PATH)
+        with self.assertRaises(CertCaptureUserError) as caught:
+            self.send(order)
+        self.assertIn("it was not sent", str(caught.exception))
+        self.assertFalse(order.certcapture_request_ids)
+
+    def test_an_unconfirmed_request_is_looked_for_before_sending_again(self):
+        order = self.create_order()
+        self.company.write({"certcapture_read_timeout": 1.0, "certcapture_time_budget": 8.0})
+        # The request lands, its answer is lost and CertCapture cannot be asked.
+        self.sandbox.set_faults(delay_path="certexpressinvites", delay_seconds=3)
+        answer = self.send(order)
+        self.assertEqual(answer["params"]["type"], "warning")
+        self.assertEqual(order.certcapture_request_ids.state, "unconfirmed")
+        self.sandbox.clear_faults()
+        # The user sends again: the first one is found, nothing is sent twice.
+        answer = self.send(order)
+        self.assertIn("not sent twice", answer["params"]["message"])
+        self.assertEqual(order.certcapture_request_ids.state, "sent")
+        self.assertEqual(len(order.certcapture_request_ids), 1)
+        self.assertEqual(len(self.settled_invitations_posted(1)), 1)

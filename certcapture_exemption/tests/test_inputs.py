@@ -174,3 +174,48 @@ class TestWhoRecordsWhat(CertCaptureCase):
             )
         )
         self.assertEqual(attachment.company_id, east)
+
+
+@tagged("post_install", "-at_install")
+class TestHandEnteredCertificatesGoToCertCapture(CertCaptureCase):
+    def type_certificate(self, **values):
+        self.customer.write(
+            {
+                "certcapture_exemption_reason_id": self.resale.id,
+                "certcapture_certificate_pdf": pdf_b64(),
+                "certcapture_exempt_state_id": self.washington.id,
+                "certcapture_certificate_expiration_date": date.today() + timedelta(days=200),
+                **values,
+            }
+        )
+        return self.customer.certcapture_certificate_ids
+
+    def test_the_job_sends_it_and_certcapture_then_covers_it(self):
+        certificate = self.type_certificate(
+            certcapture_certificate_signed_date=date.today() - timedelta(days=2)
+        )
+        self.env["certcapture.sync"]._cron_pull_certificates()
+        self.assertEqual(certificate.certcapture_push_state, "sent")
+        self.assertTrue(certificate.certcapture_id)
+        with self.env["certcapture.service"]._session(self.company) as client:
+            remote = client.get_certificate(certificate.certcapture_id)
+        self.assertEqual(remote.exposure_zone.region, "WA")
+        self.assertTrue(remote.document_exists)
+        # CertCapture's own answer now covers the order, with the same record.
+        self.company.certcapture_status_cache_minutes = 0
+        order = self.create_order()
+        self.assertEqual(order.certcapture_status, "exempt")
+        self.assertEqual(order.certcapture_certificate_id, certificate)
+        self.assertTrue(
+            [c for c in self.api_calls("GET") if "/certificates/US/WA" in c[1]],
+            "asked CertCapture, not only the local certificate",
+        )
+        self.env["certcapture.sync"]._cron_pull_certificates()
+        self.assertEqual(len(self.customer.certcapture_certificate_ids), 1, "no duplicate")
+
+    def test_what_certcapture_needs_is_said_and_it_still_counts_meanwhile(self):
+        certificate = self.type_certificate()  # no signed date
+        self.env["certcapture.sync"]._cron_pull_certificates()
+        self.assertEqual(certificate.certcapture_push_state, "incomplete")
+        self.assertIn("signed date", certificate.certcapture_push_message)
+        self.assertEqual(self.create_order().certcapture_status, "exempt")

@@ -112,7 +112,7 @@ class TestPull(CertCaptureCase):
 
     def test_pending_requests_are_followed(self):
         self.sync_customer()
-        request = self.env["certcapture.sync"]._send_request(
+        request, _outcome = self.env["certcapture.sync"]._send_request(
             self.customer,
             self.company,
             "ap@cascade.example.com",

@@ -87,7 +87,7 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
                 )
             )
         sync = self.env["certcapture.sync"]
-        request = sync._send_request(
+        request, outcome = sync._send_request(
             self.partner_id,
             self.company_id,
             recipient,
@@ -96,21 +96,45 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
             order=self.order_id,
         )
         states = ", ".join(self.exposure_zone_ids.mapped("name"))
-        body = _(
-            "Certificate request sent to %(recipient)s for %(states)s (CertCapture request "
-            "%(id)s).",
-            recipient=recipient,
-            states=states,
-            id=request.certcapture_id,
-        )
+        if outcome == "unconfirmed":
+            body = _(
+                "CertCapture did not confirm the certificate request to %(recipient)s for "
+                "%(states)s and could not be asked whether it arrived. It is not sent again now: "
+                "the next request for this customer checks first.",
+                recipient=recipient,
+                states=states,
+            )
+        elif outcome == "found":
+            body = _(
+                "Certificate request to %(recipient)s for %(states)s: CertCapture's answer was "
+                "lost, but the request is there (CertCapture request %(id)s); it was not sent "
+                "twice.",
+                recipient=recipient,
+                states=states,
+                id=request.certcapture_id,
+            )
+        else:
+            body = _(
+                "Certificate request sent to %(recipient)s for %(states)s (CertCapture request "
+                "%(id)s).",
+                recipient=recipient,
+                states=states,
+                id=request.certcapture_id,
+            )
         sync._note(self.partner_id, body)
         if self.order_id:
             sync._note(self.order_id, body)
-            self.order_id.with_context(certcapture_no_recheck=True).write(
+            self.order_id._certcapture_write(
                 {"certcapture_status": "pending", "certcapture_prompt": False}
             )
+        title = (
+            _("Certificate request not confirmed")
+            if outcome == "unconfirmed"
+            else _("Certificate request sent")
+        )
         return display_notification(
-            _("Certificate request sent"),
+            title,
             body,
+            "warning" if outcome == "unconfirmed" else "success",
             next_action={"type": "ir.actions.act_window_close"},
         )

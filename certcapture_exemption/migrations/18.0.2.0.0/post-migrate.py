@@ -1,13 +1,19 @@
-"""18.0.1.0.0 -> 18.0.2.0.0: the scheduled jobs follow their methods.
+"""18.0.1.0.0 -> 18.0.2.0.0: the scheduled jobs follow their methods; the
+customer code sequence goes.
 
 The jobs are noupdate data, so the update leaves them as they were: on the
 models and methods of 18.0.1.0.0, which 18.0.2.0.0 moved to certcapture.sync.
 Runs after the new models are loaded (certcapture.sync exists in ir_model).
 A job whose code someone changed is left alone, with a warning.
+
+Customer codes no longer come from a sequence (a partner's code is its
+reference or made from its id, so the same partner always gets the same
+one): the noupdate sequence of 18.0.1.0.0 is removed.
 """
 
 import logging
 
+from odoo import SUPERUSER_ID, api
 from odoo.tools import parse_version
 
 _logger = logging.getLogger(__name__)
@@ -30,6 +36,29 @@ JOBS = {
 def migrate(cr, version):
     if not version or parse_version(version) >= parse_version(VERSION):
         return
+    _move_jobs(cr)
+    _drop_customer_code_sequence(cr)
+
+
+def _drop_customer_code_sequence(cr):
+    cr.execute(
+        """SELECT res_id FROM ir_model_data
+           WHERE module = 'certcapture_exemption' AND name = 'seq_certcapture_customer_code'
+             AND model = 'ir.sequence'"""
+    )
+    row = cr.fetchone()
+    if not row:
+        return
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    env["ir.sequence"].browse(row[0]).exists().unlink()
+    cr.execute(
+        """DELETE FROM ir_model_data
+           WHERE module = 'certcapture_exemption' AND name = 'seq_certcapture_customer_code'"""
+    )
+    _logger.info("customer code sequence removed: codes come from references or ids")
+
+
+def _move_jobs(cr):
     for xmlid, ((old_model, old_code), (new_model, new_code)) in JOBS.items():
         cr.execute(
             """SELECT s.id, s.model_name, btrim(s.code)

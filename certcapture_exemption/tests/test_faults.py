@@ -277,3 +277,40 @@ class TestUncertainRequests(FaultCase):
         self.assertEqual(order.certcapture_request_ids.state, "sent")
         self.assertEqual(len(order.certcapture_request_ids), 1)
         self.assertEqual(len(self.settled_invitations_posted(1)), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestUnreadableAnswers(FaultCase):
+    def test_a_truncated_answer_keeps_the_order(self):
+        self.sync_customer()
+        self.sandbox.set_faults(truncated=r"/certificates/US/")
+        order = self.create_order()
+        self.assertEqual(order.certcapture_status, "error")
+        self.assertIn("cannot be read", order.certcapture_message)
+        self.sandbox.clear_faults()
+        order.note = "updated"
+        self.assertEqual(order.certcapture_status, "missing", "the next update checks again")
+
+    def test_a_truncated_page_stops_the_batch_and_loses_nothing(self):
+        self.sync_customer()
+        self.add_remote_certificate(exemption_number="A")
+        self.add_remote_certificate(exemption_number="B")
+        self.sandbox.set_faults(truncated=r"/companies/\d+/certificates$")
+        self.pull()
+        self.assertFalse(self.company.certcapture_pull_watermark)
+        self.assertFalse(self.customer.certcapture_certificate_ids)
+        self.sandbox.clear_faults()
+        self.pull()
+        self.assertEqual(
+            sorted(self.customer.certcapture_certificate_ids.mapped("exemption_number")), ["A", "B"]
+        )
+
+    def test_two_pulls_at_once_do_not_record_a_certificate_twice(self):
+        self.sync_customer()
+        self.add_remote_certificate()
+        with self.registry.cursor() as other_cr:
+            other_cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PULL_LOCK, self.company.id))
+            self.assertEqual(self.pull(), 0, "the second pull steps aside")
+        self.assertEqual(self.pull(), 1)
+        self.assertEqual(self.pull(), 0)
+        self.assertEqual(len(self.customer.certcapture_certificate_ids), 1)

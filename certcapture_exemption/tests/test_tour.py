@@ -25,3 +25,12 @@ class TestTour(CertCaptureSandboxMixin, HttpCase):
         order = self.env["sale.order"].search([("partner_id", "=", self.customer.id)], limit=1)
         self.assertEqual(order.certcapture_status, "pending")
         self.assertEqual(len(order.certcapture_request_ids), 1)
+
+    def test_test_connection_answers_with_unsaved_edits(self):
+        self.start_tour(
+            "/odoo/settings#sale_management",
+            "certcapture_settings_test_connection_tour",
+            login="admin",
+            timeout=180,
+        )
+        self.assertEqual(self.company.certcapture_company_code, "NOSUCHCODE", "saved, then tested")

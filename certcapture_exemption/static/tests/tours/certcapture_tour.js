@@ -44,3 +44,22 @@ registry.category("web_tour.tours").add("certcapture_order_prompt_tour", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("certcapture_settings_test_connection_tour", {
+    steps: () => [
+        {
+            content: "An unsaved edit of the company code",
+            trigger: ".o_field_widget[name=certcapture_company_code] input",
+            run: "edit NOSUCHCODE",
+        },
+        {
+            content: "Test connection with the edit not saved yet",
+            trigger: "button[name=action_certcapture_test_connection]",
+            run: "click",
+        },
+        {
+            content: "The answer is shown, about what is on the screen",
+            trigger: ".o_notification:contains(NOSUCHCODE)",
+        },
+    ],
+});

@@ -6,7 +6,7 @@
     "license": "LGPL-3",
     "author": "CertCapture Exemption Developers",
     "website": "https://github.com/certcapture-exemption/certcapture_exemption",
-    "depends": ["sale_management", "contacts", "mail"],
+    "depends": ["sale_management", "account", "contacts", "mail"],
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/certcapture_security.xml",
@@ -18,11 +18,14 @@
         "views/certcapture_pull_failure_views.xml",
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
+        "views/account_move_views.xml",
+        "views/report_templates.xml",
         "views/res_config_settings_views.xml",
         "wizard/certcapture_certificate_request_wizard_views.xml",
         "views/certcapture_menus.xml",
     ],
     "demo": ["demo/certcapture_demo.xml"],
+    "post_init_hook": "_certcapture_post_init",
     "assets": {
         "web.assets_backend": [
             "certcapture_exemption/static/src/**/*",

@@ -11,3 +11,5 @@ from . import certcapture_status_cache
 from . import res_partner
 from . import sale_order
 from . import certcapture_pull_failure
+from . import account_fiscal_position
+from . import account_move

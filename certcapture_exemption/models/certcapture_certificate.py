@@ -48,6 +48,19 @@ class CertCaptureCertificate(models.Model):
     valid = fields.Boolean(default=True)
     verified = fields.Boolean()
     single_use = fields.Boolean()
+    po_numbers = fields.Char(
+        "PO Numbers",
+        help="For a single-use certificate: the customer references (purchase orders) it is "
+        "for, comma-separated.",
+    )
+    used_by_order_id = fields.Many2one(
+        "sale.order",
+        "Used By",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="The order a single-use certificate made tax exempt: it covers no other.",
+    )
     status = fields.Char("CertCapture Status")
     ecm_status = fields.Char("ECM Status")
     pdf = fields.Binary("Certificate PDF", attachment=True, groups="base.group_user")
@@ -125,6 +138,28 @@ class CertCaptureCertificate(models.Model):
         ]
         positive = (operator == "=") == bool(value)
         return domain if positive else ["!", *domain]
+
+    def _certcapture_covers(self, state, on_date, po_number=None, order=None):
+        """Whether this certificate exempts a sale delivered to ``state`` on
+        ``on_date``: valid and not revoked, signed and not expired on that
+        date, a document (a PDF or CertCapture's record), and if single use,
+        for that purchase order and no other order."""
+        self.ensure_one()
+        if not (self.valid and self.state_id == state) or self.status == "REVOKED":
+            return False
+        if self.signed_date and on_date and self.signed_date > on_date:
+            return False
+        if self.expiration_date and on_date and self.expiration_date < on_date:
+            return False
+        if not (self.certcapture_id or self.with_context(bin_size=True).pdf):
+            return False
+        if self.single_use:
+            numbers = {n.strip().lower() for n in (self.po_numbers or "").split(",") if n.strip()}
+            if not po_number or po_number.strip().lower() not in numbers:
+                return False
+            if self.used_by_order_id and self.used_by_order_id != order:
+                return False
+        return True
 
     def _sort_key(self):
         """Best first when sorted in reverse: current before lapsed, then the

@@ -340,6 +340,48 @@ class CertCaptureSync(models.AbstractModel):
             partner.write(values)
         self.env["certcapture.status.cache"].sudo()._invalidate(partners)
         self._complete_requests(partners, company)
+        self._recheck_open_orders(partners, company)
+
+    @api.model
+    def _recheck_open_orders(self, partners, company):
+        """The customers' certificates changed: their open orders are checked
+        again, so quotations gain or lose the exemption (confirmed orders say
+        so and wait for a click)."""
+        orders = (
+            self.env["sale.order"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "child_of", partners.ids),
+                    ("company_id", "=", company.id),
+                    ("state", "in", ("draft", "sent", "sale")),
+                    ("certcapture_status", "!=", False),
+                ]
+            )
+        )
+        orders._certcapture_check(apply_policy=False)
+
+    @api.model
+    def _reevaluate_lapsed_coverage(self):
+        """Quotations whose certificate lapsed since (expired, invalid): the
+        exemption goes, without asking CertCapture."""
+        today = fields.Date.context_today(self)
+        orders = (
+            self.env["sale.order"]
+            .sudo()
+            .search(
+                [
+                    ("state", "in", ("draft", "sent")),
+                    ("certcapture_covering_certificate_id", "!=", False),
+                    "|",
+                    ("certcapture_covering_certificate_id.expiration_date", "<", today),
+                    ("certcapture_covering_certificate_id.valid", "=", False),
+                ]
+            )
+        )
+        for order in orders:
+            order._certcapture_apply_tax_effect()
+        return len(orders)
 
     @api.model
     def _try_pull_lock(self, company):
@@ -529,6 +571,7 @@ class CertCaptureSync(models.AbstractModel):
             done += count
             more = more or company_more
         sync._follow_pending_requests()
+        sync._reevaluate_lapsed_coverage()
         sync.env["ir.cron"]._notify_progress(done=done, remaining=1 if more else 0)
         return done
 

@@ -64,6 +64,31 @@ class ResCompany(models.Model):
         help="The modification time of the last certificate pulled from CertCapture.",
     )
 
+    certcapture_fiscal_position_id = fields.Many2one(
+        "account.fiscal.position",
+        "Exempt Fiscal Position",
+        check_company=True,
+        help="Applied to quotations, orders and invoices whose delivery state is covered by a "
+        "current exemption certificate: it removes sales tax. Created for each company with a "
+        "chart of accounts.",
+    )
+    certcapture_block_untaxed_posting = fields.Boolean(
+        "Block Untaxed Invoices Without Certificate",
+        help="Refuse to post an untaxed invoice for an exempt customer when no current "
+        "certificate covers its delivery state (otherwise it is posted, flagged and noted).",
+    )
+
+    def _certcapture_exempt_fiscal_position(self):
+        """The exempt fiscal position, created on first use for a company
+        with a chart of accounts (none without one: there are no taxes)."""
+        self.ensure_one()
+        company = self.sudo()
+        if not company.certcapture_fiscal_position_id and company.chart_template:
+            company.certcapture_fiscal_position_id = self.env[
+                "account.fiscal.position"
+            ]._certcapture_create_exempt_position(company)
+        return company.certcapture_fiscal_position_id
+
     def _certcapture_base_url(self):
         self.ensure_one()
         if self.certcapture_environment == "custom":

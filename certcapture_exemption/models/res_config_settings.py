@@ -38,6 +38,12 @@ class ResConfigSettings(models.TransientModel):
     certcapture_status_cache_minutes = fields.Integer(
         related="company_id.certcapture_status_cache_minutes", readonly=False
     )
+    certcapture_fiscal_position_id = fields.Many2one(
+        related="company_id.certcapture_fiscal_position_id", readonly=False
+    )
+    certcapture_block_untaxed_posting = fields.Boolean(
+        related="company_id.certcapture_block_untaxed_posting", readonly=False
+    )
     certcapture_pull_interval_hours = fields.Integer(
         "Pull Certificates Every (hours)",
         compute="_compute_certcapture_pull_interval_hours",
@@ -87,6 +93,25 @@ class ResConfigSettings(models.TransientModel):
             reasons=reasons,
         )
         return display_notification(_("CertCapture lists"), message)
+
+    def action_certcapture_map_taxes(self):
+        """Map the sale taxes created since to no tax in the exempt position."""
+        self.ensure_one()
+        self.execute()
+        position = self.company_id._certcapture_exempt_fiscal_position()
+        if not position:
+            return display_notification(
+                _("CertCapture"),
+                _("This company has no chart of accounts: there are no taxes to map."),
+                "warning",
+            )
+        taxes = position._certcapture_map_sale_taxes()
+        message = (
+            _("Now removed for exempt sales: %s.", ", ".join(taxes.mapped("name")))
+            if taxes
+            else _("Every sale tax is already removed for exempt sales.")
+        )
+        return display_notification(_("Exempt fiscal position"), message)
 
     def action_certcapture_pull_now(self):
         self.ensure_one()

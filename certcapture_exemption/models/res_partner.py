@@ -356,6 +356,19 @@ class ResPartner(models.Model):
             code = next(code for code in candidates if code not in taken)
             partner.sudo().certcapture_customer_code = code
 
+    def _certcapture_covering_certificate(
+        self, state, company, on_date, po_number=None, order=None
+    ):
+        """The best of the customer's certificates of ``company`` that exempts
+        a sale delivered to ``state`` on ``on_date`` (see
+        certcapture.certificate._certcapture_covers), or an empty recordset."""
+        self.ensure_one()
+        certificates = self.commercial_partner_id.sudo().certcapture_certificate_ids.filtered(
+            lambda c: c.company_id == company
+            and c._certcapture_covers(state, on_date, po_number, order)
+        )
+        return certificates.sorted(lambda c: c._sort_key(), reverse=True)[:1]
+
     def _certcapture_local_certificate(self, state, company):
         """A current certificate for ``state`` typed in Odoo and not yet in
         CertCapture: until it is there, it is what proves the exemption."""

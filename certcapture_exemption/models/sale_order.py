@@ -2,6 +2,7 @@ import logging
 
 from markupsafe import Markup, escape
 from odoo import _, api, fields, models
+from odoo.tools import format_date
 
 from ..const import COUNTRY_CODE, ORDER_CHECK_STATUSES
 from .certcapture_service import CertCaptureUserError
@@ -12,6 +13,8 @@ _logger = logging.getLogger(__name__)
 UNRESOLVED_STATUSES = ("missing", "expired", "pending", "incomplete", "error")
 # Statuses that ask for a certificate request.
 MISSING_STATUSES = ("missing", "expired")
+# What decides whether a certificate covers an order.
+COVERAGE_FIELDS = {"partner_id", "partner_shipping_id", "client_order_ref", "date_order"}
 
 
 class SaleOrder(models.Model):
@@ -36,6 +39,22 @@ class SaleOrder(models.Model):
     certcapture_request_ids = fields.One2many(
         "certcapture.certificate.request", "order_id", "Certificate Requests"
     )
+    # The tax effect: which certificate makes the sale untaxed, or why not.
+    certcapture_covering_certificate_id = fields.Many2one(
+        "certcapture.certificate", "Exemption Certificate Used", copy=False, readonly=True
+    )
+    certcapture_tax_note = fields.Char("Sales Tax", copy=False, readonly=True)
+    certcapture_fiscal_position_applied = fields.Boolean(copy=False, readonly=True)
+    certcapture_exemption_change = fields.Selection(
+        [
+            ("apply", "A certificate now covers this order: its sales tax can be removed"),
+            ("remove", "No certificate covers this order any more: sales tax applies again"),
+        ],
+        copy=False,
+        readonly=True,
+        help="Confirmed orders are not changed silently: the change waits for a click.",
+    )
+    certcapture_unmapped_tax_note = fields.Char(compute="_compute_certcapture_unmapped_tax_note")
 
     @api.depends("certcapture_prompt", "partner_id", "certcapture_state_id")
     def _compute_certcapture_prompt_message(self):
@@ -45,6 +64,25 @@ class SaleOrder(models.Model):
                 "Send a certificate request?",
                 partner=order.partner_id.commercial_partner_id.name,
                 state=order.certcapture_state_id.name,
+            )
+
+    @api.depends("fiscal_position_id", "order_line.tax_id")
+    def _compute_certcapture_unmapped_tax_note(self):
+        for order in self:
+            position = order.company_id.sudo().certcapture_fiscal_position_id
+            taxes = (
+                order.order_line.tax_id
+                if position and order.fiscal_position_id == position
+                else False
+            )
+            order.certcapture_unmapped_tax_note = (
+                _(
+                    "%(taxes)s still applies: the exempt fiscal position does not remove it "
+                    "(Settings > Sales > CertCapture > Map new taxes).",
+                    taxes=", ".join(taxes.mapped("name")),
+                )
+                if taxes
+                else False
             )
 
     # ------------------------------------------------------------ CRUD
@@ -70,9 +108,14 @@ class SaleOrder(models.Model):
         ):
             # As the source says: certificates come back when the order is
             # updated. Only orders still waiting for one pay for the calls.
-            self.filtered(
+            unresolved = self.filtered(
                 lambda order: order.certcapture_status in UNRESOLVED_STATUSES
-            )._certcapture_refresh()
+            )
+            unresolved._certcapture_refresh()
+            if COVERAGE_FIELDS & set(vals):
+                # Another customer, delivery address or purchase order: the
+                # exemption is decided again (Odoo reset the fiscal position).
+                (self - unresolved)._certcapture_check(apply_policy=False)
         return result
 
     # ------------------------------------------------------------ the check
@@ -125,8 +168,154 @@ class SaleOrder(models.Model):
         )
         if previous != (status, state):
             self._certcapture_log_check()
+        self._certcapture_apply_tax_effect()
         if apply_policy and status in MISSING_STATUSES:
             self._certcapture_on_missing(interactive)
+
+    # ------------------------------------------------------------ the tax effect
+
+    def _certcapture_coverage(self):
+        """(certificate, note): the certificate that exempts the order from
+        sales tax, or an empty one and why the order is taxed."""
+        self.ensure_one()
+        certificates = self.env["certcapture.certificate"]
+        state = self.certcapture_state_id
+        if self.certcapture_status != "exempt":
+            status = dict(self._fields["certcapture_status"]._description_selection(self.env))
+            return certificates, _(
+                "Taxed: %(status)s%(detail)s",
+                status=status.get(self.certcapture_status, "-"),
+                detail=f" ({self.certcapture_message})" if self.certcapture_message else "",
+            )
+        # A quotation is judged today (it is confirmed, and its date set, later);
+        # a confirmed order on its date.
+        on_date = (
+            fields.Date.context_today(self)
+            if self.state in ("draft", "sent")
+            else fields.Date.to_date(self.date_order)
+        )
+        po_number = self.client_order_ref
+        partner = self.partner_id.commercial_partner_id
+        answer = self.certcapture_certificate_id.sudo()
+        if answer and answer._certcapture_covers(state, on_date, po_number, self):
+            covering = answer
+        else:
+            covering = partner._certcapture_covering_certificate(
+                state, self.company_id, on_date, po_number, self
+            )
+        if covering:
+            return covering, _(
+                "Exempt from sales tax: %(reason)s, certificate %(number)s (%(state)s), valid "
+                "until %(expires)s.",
+                reason=covering.exemption_reason_id.name or "-",
+                number=covering.exemption_number or covering.certcapture_id or "-",
+                state=state.code,
+                expires=covering.expiration_date or _("no end date"),
+            )
+        if answer.expiration_date and answer.expiration_date < on_date:
+            return certificates, _(
+                "Taxed: the certificate for %(state)s expired on %(date)s.",
+                state=state.code,
+                date=answer.expiration_date,
+            )
+        if answer.single_use:
+            return certificates, _(
+                "Taxed: the certificate for %(state)s is for a single purchase order (%(po)s), "
+                "not this one.",
+                state=state.code,
+                po=answer.po_numbers or "-",
+            )
+        return certificates, _(
+            "Taxed until CertCapture's certificate for %s is in Odoo (the next pull brings it).",
+            state.code,
+        )
+
+    def _certcapture_exemption_statement(self):
+        """The line the printed quotation or order carries, or False."""
+        self.ensure_one()
+        certificate = self.certcapture_covering_certificate_id.sudo()
+        position = self.company_id.sudo().certcapture_fiscal_position_id
+        if not certificate or self.fiscal_position_id != position:
+            return False
+        return _(
+            "Exempt from sales tax: %(reason)s, certificate %(number)s (%(state)s), valid "
+            "until %(expires)s",
+            reason=certificate.exemption_reason_id.name or "-",
+            number=certificate.exemption_number or certificate.certcapture_id or "-",
+            state=certificate.state_id.code or "-",
+            expires=format_date(self.env, certificate.expiration_date)
+            if certificate.expiration_date
+            else _("no end date"),
+        )
+
+    def _certcapture_default_fiscal_position(self):
+        """The fiscal position Odoo itself would give the order."""
+        self.ensure_one()
+        return (
+            self.env["account.fiscal.position"]
+            .with_company(self.company_id)
+            ._get_fiscal_position(self.partner_id, self.partner_shipping_id)
+        )
+
+    def _certcapture_set_fiscal_position(self, position, applied):
+        self.ensure_one()
+        self._certcapture_write(
+            {"fiscal_position_id": position.id, "certcapture_fiscal_position_applied": applied}
+        )
+        self.sudo().with_context(certcapture_no_recheck=True)._recompute_taxes()
+
+    def _certcapture_apply_tax_effect(self):
+        """Quotations follow their coverage: the exempt fiscal position and
+        no sales tax while a certificate covers them, Odoo's own otherwise.
+        Confirmed orders only say what changed and wait for a click. A fiscal
+        position chosen by hand is left alone."""
+        self.ensure_one()
+        covering, note = self._certcapture_coverage()
+        changed = covering != self.certcapture_covering_certificate_id
+        exempt_position = self.company_id._certcapture_exempt_fiscal_position()
+        values = {
+            "certcapture_covering_certificate_id": covering.id,
+            "certcapture_tax_note": note,
+            "certcapture_exemption_change": False,
+        }
+        if covering.single_use and self.state != "cancel":
+            covering.sudo().used_by_order_id = self
+        wants_exempt = bool(covering and exempt_position)
+        is_exempt = bool(exempt_position) and self.fiscal_position_id == exempt_position
+        if wants_exempt == is_exempt or (
+            is_exempt and not self.certcapture_fiscal_position_applied
+        ):
+            self._certcapture_write(values)
+            return
+        if self.state not in ("draft", "sent"):
+            values["certcapture_exemption_change"] = "apply" if wants_exempt else "remove"
+            self._certcapture_write(values)
+            return
+        self._certcapture_write(values)
+        self._certcapture_change_fiscal_position(wants_exempt, exempt_position, note, changed)
+
+    def _certcapture_change_fiscal_position(self, exempt, exempt_position, note, announce=True):
+        self.ensure_one()
+        sync = self.env["certcapture.sync"]
+        default = self._certcapture_default_fiscal_position()
+        if exempt:
+            if self.fiscal_position_id and self.fiscal_position_id != default:
+                if not announce:
+                    return
+                sync._note(
+                    self,
+                    _(
+                        "A certificate covers this order, but its fiscal position %s was chosen "
+                        "by hand: it is left as it is.",
+                        self.fiscal_position_id.name,
+                    ),
+                )
+                return
+            self._certcapture_set_fiscal_position(exempt_position, applied=True)
+            sync._note(self, _("Sales tax removed. %s", note))
+        else:
+            self._certcapture_set_fiscal_position(default, applied=False)
+            sync._note(self, _("Sales tax applies again. %s", note))
 
     def _certcapture_status(self):
         """(status, certificate, message) of the order's ship-to state."""
@@ -260,6 +449,15 @@ class SaleOrder(models.Model):
 
     def action_certcapture_dismiss_prompt(self):
         self._certcapture_write({"certcapture_prompt": False})
+        return True
+
+    def action_certcapture_apply_exemption_change(self):
+        """A confirmed order: apply what its coverage now says, on a click."""
+        for order in self.filtered("certcapture_exemption_change"):
+            exempt = order.certcapture_exemption_change == "apply"
+            position = order.company_id._certcapture_exempt_fiscal_position()
+            order._certcapture_write({"certcapture_exemption_change": False})
+            order._certcapture_change_fiscal_position(exempt, position, order.certcapture_tax_note)
         return True
 
     def action_certcapture_check_again(self):

@@ -281,10 +281,15 @@ class SaleOrder(models.Model):
         if covering.single_use and self.state != "cancel":
             covering.sudo().used_by_order_id = self
         wants_exempt = bool(covering and exempt_position)
-        is_exempt = bool(exempt_position) and self.fiscal_position_id == exempt_position
-        if wants_exempt == is_exempt or (
-            is_exempt and not self.certcapture_fiscal_position_applied
-        ):
+        # Whether the add-on removed the tax: the lines were computed with the
+        # exempt position (Odoo may have put its own back since, on a new
+        # delivery address, without recomputing them).
+        applied = self.certcapture_fiscal_position_applied
+        in_place = applied and self.fiscal_position_id == exempt_position
+        chosen_exempt = (
+            not applied and bool(exempt_position) and self.fiscal_position_id == exempt_position
+        )
+        if chosen_exempt or (wants_exempt == applied and applied == in_place):
             self._certcapture_write(values)
             return
         if self.state not in ("draft", "sent"):

@@ -12,3 +12,4 @@ from . import test_salesperson
 from . import test_faults
 from . import test_inputs
 from . import test_neutralize
+from . import test_tax_effect

@@ -64,7 +64,7 @@ def main():
                 "certcapture_status_cache_minutes": 60,
             }
         )
-        env["certcapture.service"]._refresh_lists(company)
+        env["certcapture.sync"]._refresh_lists(company)
         washington = env.ref("base.state_us_48")
         address = {
             "street": "1 Main St",
@@ -77,7 +77,7 @@ def main():
         exempt = env["res.partner"].create(
             {
                 "name": "Bench exempt",
-                "exemption_number": "WA-1",
+                "certcapture_exemption_number": "WA-1",
                 "ref": "BENCH-EXEMPT",
                 "certcapture_ap_email": "ap@bench.example.com",
                 **address,

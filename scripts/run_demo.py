@@ -32,7 +32,7 @@ company.write({{
     "certcapture_license_key": "sandbox-license-key",
     "certcapture_company_code": "DEFAULT",
 }})
-env["certcapture.service"]._refresh_lists(company)
+env["certcapture.sync"]._refresh_lists(company)
 env.cr.commit()
 """
 

@@ -43,7 +43,7 @@ def order_and_request(page):
     page.click(".modal button[name=action_send]")
     page.wait_for_selector(".o-mail-Message-body:has-text('Certificate request sent')")
     page.click("a[name=other_information]")
-    link = page.locator(".o_field_widget[name=certcapture_invitation_ids] a[href*='/certexpress/']")
+    link = page.locator(".o_field_widget[name=certcapture_request_ids] a[href*='/certexpress/']")
     return link.first.get_attribute("href")
 
 
@@ -68,7 +68,7 @@ def customer_tab_after_refresh(page):
     page.locator(f".o_kanban_record:has-text('{CUSTOMER}')").first.click()
     page.click("a[name=certcapture_tax_exemption]")
     page.click("button[name=action_certcapture_refresh]")
-    page.wait_for_selector(".o_field_widget[name=certificate_status]:has-text('Valid')")
+    page.wait_for_selector(".o_field_widget[name=certcapture_certificate_status]:has-text('Valid')")
     page.wait_for_timeout(500)
     page.screenshot(path=OUT / "customer-tab.png")
 

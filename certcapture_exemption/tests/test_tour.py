@@ -34,3 +34,18 @@ class TestTour(CertCaptureSandboxMixin, HttpCase):
             timeout=180,
         )
         self.assertEqual(self.company.certcapture_company_code, "NOSUCHCODE", "saved, then tested")
+
+    def test_the_taxes_go_away_when_the_certificate_comes(self):
+        self.company.certcapture_missing_policy = "none"
+        tax = self.env["account.tax"].create(
+            {"name": "WA sales tax 10%", "amount": 10, "type_tax_use": "sale"}
+        )
+        self.product.taxes_id = tax
+        self.company._certcapture_exempt_fiscal_position()._certcapture_map_sale_taxes()
+        order = self.create_order()
+        self.assertEqual(order.order_line.tax_id, tax)
+        self.add_remote_certificate()  # uploaded by the customer meanwhile
+        self.start_tour(
+            f"/odoo/sales/{order.id}", "certcapture_taxes_go_away_tour", login="admin", timeout=180
+        )
+        self.assertFalse(order.order_line.tax_id)

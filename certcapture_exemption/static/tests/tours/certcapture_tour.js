@@ -63,3 +63,33 @@ registry.category("web_tour.tours").add("certcapture_settings_test_connection_to
         },
     ],
 });
+
+registry.category("web_tour.tours").add("certcapture_taxes_go_away_tour", {
+    steps: () => [
+        {
+            content: "The quotation is taxed: no certificate yet",
+            trigger: ".o_data_row .o_field_widget[name=tax_id]:contains(WA sales tax)",
+        },
+        {
+            content: "The customer uploaded its certificate; the user updates the order",
+            trigger: ".o_field_widget[name=client_order_ref] input",
+            run: "edit PO-2026-11",
+        },
+        {
+            trigger: ".o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "The certificate came back with the update",
+            trigger: ".o_field_widget[name=certcapture_status]:contains(Certificate on file)",
+        },
+        {
+            content: "The sales tax went away",
+            trigger: ".o_data_row:not(:has(.o_field_widget[name=tax_id] .o_tag))",
+        },
+        {
+            content: "The order says which certificate",
+            trigger: ".o_field_widget[name=certcapture_tax_note]:contains(WA-RESALE-9)",
+        },
+    ],
+});

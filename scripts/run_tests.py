@@ -32,6 +32,8 @@ ADDON = "certcapture_exemption"
 # What the add-on's test databases start from; copied from a template database
 # so each run skips the minute that installing these takes.
 BASE_MODULES = ("sale_management", "contacts", "mail")
+# The test databases this runner creates (and drops): {prefix}_pytest, {prefix}_runner.
+DB_PREFIX = os.environ.get("CERTCAPTURE_TEST_DB_PREFIX", "certcapture_test")
 ODOO_RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 
 
@@ -224,7 +226,7 @@ class OdooTiers:
 
     def run_pytest_odoo(self):
         tier = Tier("odoo-pytest")
-        db = self.fresh_database("certcapture_test_pytest")
+        db = self.fresh_database(f"{DB_PREFIX}_pytest")
         code = run(
             self.odoo(
                 db,
@@ -281,7 +283,7 @@ class OdooTiers:
 
     def run_odoo_runner(self):
         tier = Tier("odoo-runner")
-        db = self.fresh_database("certcapture_test_runner")
+        db = self.fresh_database(f"{DB_PREFIX}_runner")
         log = WORK / "odoo-runner.log"
         ensure_chromium(tier)
         code = run(
@@ -317,7 +319,7 @@ class OdooTiers:
             tier.failed += 1
             tier.notes.append("Odoo's runner ran no test")
         if (
-            re.search(r"(ERROR|CRITICAL) certcapture_test_runner .*(Traceback|failed)", text)
+            re.search(rf"(ERROR|CRITICAL) {re.escape(db)} .*(Traceback|failed)", text)
             and failed == 0
         ):
             tier.failed += 1

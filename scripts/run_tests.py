@@ -3,13 +3,17 @@
 Tiers, in order:
   lint          ruff, and pylint-odoo with the OCA mandatory checks
   plain         the Odoo-free tests in tests/ (client, sandbox, packaging)
-  odoo-pytest   the add-on's tests in real Odoo 18.0 through pytest-odoo
-  odoo-runner   the same tests through `odoo --test-enable`, so at_install,
-                post_install and browser (tour) tests run as Odoo runs them
+  odoo          the add-on's tests in real Odoo 18.0, through pytest-odoo;
+                each test runs once, here, except the browser tour
+  odoo-browser  the browser tour (TestTour) through Odoo's own runner, which
+                starts the HTTP server and Chromium that pytest-odoo does not
 
 Each tier reports passed/failed/skipped; a tier that cannot run says why.
 Any failure makes the exit status non-zero. Run it through scripts/with-env.sh
 (as `make test` does), which provides VENV, ODOO_SRC and the PG* variables.
+CERTCAPTURE_TEST_DB_PREFIX names the test databases (default certcapture_test:
+certcapture_test_odoo, certcapture_test_browser), which each run drops and
+copies again from a shared template database.
 """
 
 import argparse
@@ -32,7 +36,10 @@ ADDON = "certcapture_exemption"
 # What the add-on's test databases start from; copied from a template database
 # so each run skips the minute that installing these takes.
 BASE_MODULES = ("sale_management", "contacts", "mail")
-# The test databases this runner creates (and drops): {prefix}_pytest, {prefix}_runner.
+# The only tests that need Odoo's HTTP server; pytest-odoo skips them (marker
+# `browser`), Odoo's runner runs only them.
+BROWSER_TESTS = f"/{ADDON}:TestTour"
+TIERS = ("lint", "plain", "odoo", "odoo-browser")
 DB_PREFIX = os.environ.get("CERTCAPTURE_TEST_DB_PREFIX", "certcapture_test")
 ODOO_RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 
@@ -56,12 +63,12 @@ def say(message):
     print(f"[make test] {message}", flush=True)
 
 
-def run(cmd, *, env=None, log_path=None, check=False, timeout=None):
+def run(cmd, *, env=None, log_path=None):
     """Run a command, streaming its output (and teeing it to log_path)."""
     say("$ " + " ".join(str(c) for c in cmd))
     full_env = {**os.environ, **(env or {})}
     if log_path is None:
-        return subprocess.run(cmd, env=full_env, check=check, timeout=timeout).returncode
+        return subprocess.run(cmd, env=full_env, check=False).returncode
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -69,7 +76,7 @@ def run(cmd, *, env=None, log_path=None, check=False, timeout=None):
         for line in proc.stdout:
             sys.stdout.write(line)
             log.write(line)
-        return proc.wait(timeout=timeout)
+        return proc.wait()
 
 
 def junit_counts(path, tier):
@@ -224,18 +231,12 @@ class OdooTiers:
 
     # -- runs
 
-    def run_pytest_odoo(self):
-        tier = Tier("odoo-pytest")
-        db = self.fresh_database(f"{DB_PREFIX}_pytest")
+    def run_odoo(self):
+        """The add-on's tests, once each, through pytest-odoo."""
+        tier = Tier("odoo")
+        db = self.fresh_database(f"{DB_PREFIX}_odoo")
         code = run(
-            self.odoo(
-                db,
-                "-i",
-                ADDON,
-                "--stop-after-init",
-                "--no-http",
-                "--log-level=warn",
-            ),
+            self.odoo(db, "-i", ADDON, "--stop-after-init", "--no-http", "--log-level=warn"),
             env=self.env,
         )
         if code != 0:
@@ -253,8 +254,6 @@ class OdooTiers:
         )
         report = WORK / "odoo-junit.xml"
         report.unlink(missing_ok=True)
-        # Browser tours need Odoo's HTTP server, which pytest-odoo does not
-        # start; they run in the odoo-runner tier.
         code = run(
             [
                 sys.executable,
@@ -281,10 +280,11 @@ class OdooTiers:
             tier.notes.append("pytest-odoo ran no test")
         return tier
 
-    def run_odoo_runner(self):
-        tier = Tier("odoo-runner")
-        db = self.fresh_database(f"{DB_PREFIX}_runner")
-        log = WORK / "odoo-runner.log"
+    def run_odoo_browser(self):
+        """Install the add-on and run the browser tour, through Odoo's runner."""
+        tier = Tier("odoo-browser")
+        db = self.fresh_database(f"{DB_PREFIX}_browser")
+        log = WORK / "odoo-browser.log"
         ensure_chromium(tier)
         code = run(
             self.odoo(
@@ -293,7 +293,7 @@ class OdooTiers:
                 ADDON,
                 "--test-enable",
                 "--test-tags",
-                f"/{ADDON}",
+                BROWSER_TESTS,
                 "--stop-after-init",
                 "--http-port",
                 str(free_port()),
@@ -307,23 +307,20 @@ class OdooTiers:
         ran = sum(int(total) for _failed, _errors, total in results)
         failed = sum(int(f) + int(e) for f, e, _total in results)
         skip_lines = re.findall(r"INFO \S+ \S+: skipped (\S+ : .*)$", text, flags=re.MULTILINE)
-        skipped = len(skip_lines)
         tier.notes.extend(f"skipped {line}" for line in skip_lines)
         tier.failed += failed
-        tier.passed += ran - failed
-        tier.skipped += skipped
+        tier.skipped += len(skip_lines)
+        tier.passed += ran - failed - len(skip_lines)
         if code != 0 and failed == 0:
             tier.failed += 1
             tier.notes.append(f"odoo exited {code}")
         if ran == 0:
             tier.failed += 1
-            tier.notes.append("Odoo's runner ran no test")
-        if (
-            re.search(rf"(ERROR|CRITICAL) {re.escape(db)} .*(Traceback|failed)", text)
-            and failed == 0
-        ):
+            tier.notes.append(f"Odoo's runner ran no test (--test-tags {BROWSER_TESTS})")
+        logged_error = re.search(rf"(ERROR|CRITICAL) {re.escape(db)} .*(Traceback|failed)", text)
+        if logged_error and not failed:
             tier.failed += 1
-            tier.notes.append("Odoo logged errors outside tests: see .work/odoo-runner.log")
+            tier.notes.append(f"Odoo logged errors outside tests: see {log.relative_to(ROOT)}")
         return tier
 
 
@@ -341,21 +338,21 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def has_chromium():
+    return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+
+
 def ensure_chromium(tier):
     """Browser tours need Chromium; install Debian's package when missing."""
-    if (
-        shutil.which("chromium")
-        or shutil.which("chromium-browser")
-        or shutil.which("google-chrome")
-    ):
+    if has_chromium():
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say("Chromium is missing: installing Debian's chromium package for the browser tests")
         env = {"DEBIAN_FRONTEND": "noninteractive"}
         run(["apt-get", "update", "-qq"], env=env)
         run(["apt-get", "install", "-y", "-qq", "chromium"], env=env)
-    if not shutil.which("chromium"):
-        tier.notes.append("Chromium not available: Odoo skips the browser tours")
+    if not has_chromium():
+        tier.notes.append("Chromium not available: Odoo skips the browser tour")
 
 
 # ---------------------------------------------------------------- main
@@ -363,17 +360,17 @@ def ensure_chromium(tier):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["lint", "plain", "odoo"], action="append")
+    parser.add_argument("--only", choices=TIERS, action="append", help="run only this tier")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["lint", "plain", "odoo"])
+    wanted = args.only or TIERS
     WORK.mkdir(exist_ok=True)
     os.chdir(ROOT)
 
     tiers = []
 
-    def timed(func, *func_args):
+    def timed(func):
         start = time.monotonic()
-        tier = func(*func_args)
+        tier = func()
         tier.seconds = time.monotonic() - start
         tiers.append(tier)
 
@@ -381,19 +378,20 @@ def main(argv=None):
         timed(tier_lint)
     if "plain" in wanted:
         timed(tier_plain)
-    if "odoo" in wanted:
-        odoo_src = os.environ.get("ODOO_SRC")
-        if not odoo_src:
-            reason = (
-                "Odoo 18.0 not found: set ODOO_SRC to an Odoo 18.0 source tree "
-                "or unpack one at /opt/odoo/18.0"
-            )
-            tiers.append(Tier("odoo-pytest", skip_reason=reason))
-            tiers.append(Tier("odoo-runner", skip_reason=reason))
-        else:
-            odoo = OdooTiers(odoo_src)
-            timed(odoo.run_pytest_odoo)
-            timed(odoo.run_odoo_runner)
+    odoo_wanted = [name for name in ("odoo", "odoo-browser") if name in wanted]
+    odoo_src = os.environ.get("ODOO_SRC")
+    if odoo_wanted and not odoo_src:
+        reason = (
+            "Odoo 18.0 not found: set ODOO_SRC to an Odoo 18.0 source tree "
+            "or unpack one at /opt/odoo/18.0"
+        )
+        tiers.extend(Tier(name, skip_reason=reason) for name in odoo_wanted)
+    elif odoo_wanted:
+        odoo = OdooTiers(odoo_src)
+        if "odoo" in wanted:
+            timed(odoo.run_odoo)
+        if "odoo-browser" in wanted:
+            timed(odoo.run_odoo_browser)
 
     print()
     say("summary")

@@ -10,7 +10,8 @@ Tiers, in order:
 
 Each tier reports passed/failed/skipped; a tier that cannot run says why.
 Any failure makes the exit status non-zero. Run it through scripts/with-env.sh
-(as `make test` does), which provides VENV, ODOO_SRC and the PG* variables.
+(as `make test` does), which provides VENV, ODOO_SRC and the PG* variables;
+the sandbox the add-on's tests start comes installed in that venv.
 CERTCAPTURE_TEST_DB_PREFIX names the test databases (default certcapture_test:
 certcapture_test_odoo, certcapture_test_browser), which each run drops and
 copies again from a shared template database.
@@ -156,11 +157,6 @@ class OdooTiers:
         self.odoo_bin = [sys.executable, str(self.odoo_src / "odoo-bin")]
         self.addons_path = addons_path(self.odoo_src)
         self.options = odoo_options(self.odoo_src)
-        # The sandbox package lives at the top of the repository; the add-on's
-        # tests start it in-process.
-        self.env = {
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        }
 
     def odoo(self, db, *args, command=()):
         """An odoo-bin command line on database ``db``."""
@@ -213,11 +209,9 @@ class OdooTiers:
                 "--stop-after-init",
                 "--no-http",
                 "--log-level=warn",
-            ),
-            env=self.env,
+            )
         ) or run(
             self.odoo(building, "--no-http", "--log-level=warn", command=["shell"]),
-            env=self.env,
             stdin=PREGENERATE_ASSETS,
         )
         if code != 0:
@@ -245,10 +239,7 @@ class OdooTiers:
         """The add-on's tests, once each, through pytest-odoo."""
         tier = Tier("odoo")
         db = self.fresh_database(f"{DB_PREFIX}_odoo")
-        code = run(
-            self.odoo(db, "-i", ADDON, "--stop-after-init", "--no-http", "--log-level=warn"),
-            env=self.env,
-        )
+        code = run(self.odoo(db, "-i", ADDON, "--stop-after-init", "--no-http", "--log-level=warn"))
         if code != 0:
             tier.failed += 1
             tier.notes.append(f"installing {ADDON} failed (exit {code})")
@@ -279,7 +270,7 @@ class OdooTiers:
                 f"--junitxml={report}",
                 "-q",
             ],
-            env={**self.env, "ODOO_RC": str(config)},
+            env={"ODOO_RC": str(config)},
         )
         junit_counts(report, tier)
         if code not in (0, 5) and tier.failed == 0:
@@ -309,7 +300,6 @@ class OdooTiers:
                 str(free_port()),
                 "--log-level=test",
             ),
-            env=self.env,
             log_path=log,
         )
         text = log.read_text(encoding="utf-8", errors="replace")

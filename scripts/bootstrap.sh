@@ -86,7 +86,7 @@ if [ ! -f "$stamp" ]; then
     pip install --no-deps --no-build-isolation -e "$odoo_src"
   fi
   # From the top: the file's `-e ./sandbox` is relative to it.
-  (cd "$here" && pip install -r test-requirements.txt)
+  (cd "$here" && pip install -r test-requirements.txt) >&2
   rm -f "$VENV"/.certcapture-stamp-*
   touch "$stamp"
 fi
@@ -98,7 +98,7 @@ spec = importlib.util.find_spec("certcapture_sandbox")
 print(os.path.dirname(os.path.dirname(os.path.realpath(spec.origin))))' 2>/dev/null || true)
 if [ "$sandbox_at" != "$(cd "$here/sandbox" && pwd -P)" ]; then
   log "installing the sandbox from $here/sandbox (editable) into $VENV"
-  (cd "$here" && pip install --no-deps -e ./sandbox)
+  (cd "$here" && pip install --no-deps -e ./sandbox) >&2
 fi
 
 # ---- 4. PostgreSQL -----------------------------------------------------------

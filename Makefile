@@ -26,4 +26,4 @@ reset-demo:
 	rm -f .work/sandbox-state.json
 
 clean:
-	rm -rf .work build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf .work build dist *.egg-info sandbox/build sandbox/dist .pytest_cache .ruff_cache

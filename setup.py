@@ -3,8 +3,9 @@
 The add-on is packaged the way OCA packages add-ons (setuptools-odoo
 conventions): it installs as ``odoo.addons.certcapture_exemption`` so that an
 Odoo started from this environment finds it without an addons path, while its
-pure-Python part (``ecm``, the CertCapture client) imports without Odoo. The
-local sandbox server installs as the top-level package ``certcapture_sandbox``.
+pure-Python part (``ecm``, the CertCapture client) imports without Odoo. It
+carries the add-on only: the local sandbox server is a distribution of its own,
+``sandbox/pyproject.toml``.
 """
 
 import ast
@@ -31,7 +32,6 @@ setup(
     packages=[
         f"odoo.addons.{ADDON}",
         *(f"odoo.addons.{ADDON}.{sub}" for sub in ("ecm", "models", "wizard", "tests")),
-        "certcapture_sandbox",
     ],
     package_dir={f"odoo.addons.{ADDON}": ADDON},
     include_package_data=True,
@@ -50,13 +50,9 @@ setup(
             "static/tests/**/*",
             "README.rst",
         ],
-        "certcapture_sandbox": ["templates/*", "static/*"],
     },
-    install_requires=["requests", "werkzeug"],
+    install_requires=["requests"],
     extras_require={"odoo": ["odoo>=18.0,<18.1"]},
-    entry_points={
-        "console_scripts": ["certcapture-sandbox=certcapture_sandbox.__main__:main"],
-    },
     classifiers=[
         "Programming Language :: Python :: 3.11",
         "Framework :: Odoo",

@@ -13,16 +13,12 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import odoo
+from odoo import SUPERUSER_ID, Command, api
+from odoo_options import odoo_options
 
-import odoo  # noqa: E402
-from odoo import SUPERUSER_ID, Command, api  # noqa: E402
-from odoo_options import odoo_options  # noqa: E402
-
-from certcapture_sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from certcapture_sandbox import SandboxConfig, SandboxServer
 
 
 def create_orders(env, partner, product, count):

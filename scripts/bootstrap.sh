@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares everything `make test` and `make run` need, installing only what is
-# missing: a Python 3.11 venv, Odoo 18.0's Python requirements, the test tools,
-# Odoo itself and a PostgreSQL role. Prints shell assignments (ODOO_SRC=...,
-# PG...=...) on stdout for the caller to eval; everything else goes to stderr.
+# missing: a Python 3.11 venv, Odoo 18.0's Python requirements, the test tools
+# and the sandbox (test-requirements.txt), Odoo itself and a PostgreSQL role.
+# Prints shell assignments (ODOO_SRC=..., PG...=...) on stdout for the caller to
+# eval; everything else goes to stderr.
 #
 # Settings (environment):
 #   VENV        the venv to use        (default ~/.cache/certcapture-exemption/venv-py311)
@@ -65,7 +66,7 @@ if [ -n "$odoo_src" ]; then
 fi
 
 # ---- 3. Python packages (stamped, so a warm venv costs nothing) --------------
-reqs_hash=$(cat "$here/requirements-dev.txt" "$here/setup.py" \
+reqs_hash=$(cat "$here/test-requirements.txt" "$here/sandbox/pyproject.toml" \
                 ${odoo_src:+"$odoo_src/requirements.txt"} 2>/dev/null | sha256sum | cut -c1-16)
 stamp="$VENV/.certcapture-stamp-$reqs_hash${odoo_src:+-odoo}"
 if [ ! -f "$stamp" ]; then
@@ -84,9 +85,20 @@ if [ ! -f "$stamp" ]; then
     # Odoo itself, without re-resolving its pins.
     pip install --no-deps --no-build-isolation -e "$odoo_src"
   fi
-  pip install -r "$here/requirements-dev.txt"
+  # From the top: the file's `-e ./sandbox` is relative to it.
+  (cd "$here" && pip install -r test-requirements.txt) >&2
   rm -f "$VENV"/.certcapture-stamp-*
   touch "$stamp"
+fi
+# The sandbox is installed editable; a venv shared by two checkouts (a CI
+# clone next to a working copy) must serve this checkout's copy.
+sandbox_at=$("$VENV/bin/python" -I -c '
+import os, importlib.util
+spec = importlib.util.find_spec("certcapture_sandbox")
+print(os.path.dirname(os.path.dirname(os.path.realpath(spec.origin))))' 2>/dev/null || true)
+if [ "$sandbox_at" != "$(cd "$here/sandbox" && pwd -P)" ]; then
+  log "installing the sandbox from $here/sandbox (editable) into $VENV"
+  (cd "$here" && pip install --no-deps -e ./sandbox) >&2
 fi
 
 # ---- 4. PostgreSQL -----------------------------------------------------------

@@ -3,13 +3,18 @@
 Tiers, in order:
   lint          ruff, and pylint-odoo with the OCA mandatory checks
   plain         the Odoo-free tests in tests/ (client, sandbox, packaging)
-  odoo-pytest   the add-on's tests in real Odoo 18.0 through pytest-odoo
-  odoo-runner   the same tests through `odoo --test-enable`, so at_install,
-                post_install and browser (tour) tests run as Odoo runs them
+  odoo          the add-on's tests in real Odoo 18.0, through pytest-odoo;
+                each test runs once, here, except the browser tour
+  odoo-browser  the browser tour (TestTour) through Odoo's own runner, which
+                starts the HTTP server and Chromium that pytest-odoo does not
 
 Each tier reports passed/failed/skipped; a tier that cannot run says why.
 Any failure makes the exit status non-zero. Run it through scripts/with-env.sh
-(as `make test` does), which provides VENV, ODOO_SRC and the PG* variables.
+(as `make test` does), which provides VENV, ODOO_SRC and the PG* variables;
+the sandbox the add-on's tests start comes installed in that venv.
+CERTCAPTURE_TEST_DB_PREFIX names the test databases (default certcapture_test:
+certcapture_test_odoo, certcapture_test_browser), which each run drops and
+copies again from a shared template database.
 """
 
 import argparse
@@ -30,8 +35,17 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".work"
 ADDON = "certcapture_exemption"
 # What the add-on's test databases start from; copied from a template database
-# so each run skips the minute that installing these takes.
+# so each run skips the minute that installing these takes. The template also
+# carries Odoo's asset bundles: Odoo's runner generates every bundle before it
+# runs an HTTP test (a minute more), and with them there only regenerates the
+# few that the add-on's assets change.
 BASE_MODULES = ("sale_management", "contacts", "mail")
+PREGENERATE_ASSETS = "env['ir.qweb']._pregenerate_assets_bundles()\nenv.cr.commit()\n"
+# The only tests that need Odoo's HTTP server; pytest-odoo skips them (marker
+# `browser`), Odoo's runner runs only them.
+BROWSER_TESTS = f"/{ADDON}:TestTour"
+TIERS = ("lint", "plain", "odoo", "odoo-browser")
+DB_PREFIX = os.environ.get("CERTCAPTURE_TEST_DB_PREFIX", "certcapture_test")
 ODOO_RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 
 
@@ -54,12 +68,12 @@ def say(message):
     print(f"[make test] {message}", flush=True)
 
 
-def run(cmd, *, env=None, log_path=None, check=False, timeout=None):
+def run(cmd, *, env=None, log_path=None, stdin=None):
     """Run a command, streaming its output (and teeing it to log_path)."""
     say("$ " + " ".join(str(c) for c in cmd))
     full_env = {**os.environ, **(env or {})}
     if log_path is None:
-        return subprocess.run(cmd, env=full_env, check=check, timeout=timeout).returncode
+        return subprocess.run(cmd, env=full_env, input=stdin, text=True, check=False).returncode
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -67,7 +81,7 @@ def run(cmd, *, env=None, log_path=None, check=False, timeout=None):
         for line in proc.stdout:
             sys.stdout.write(line)
             log.write(line)
-        return proc.wait(timeout=timeout)
+        return proc.wait()
 
 
 def junit_counts(path, tier):
@@ -143,15 +157,10 @@ class OdooTiers:
         self.odoo_bin = [sys.executable, str(self.odoo_src / "odoo-bin")]
         self.addons_path = addons_path(self.odoo_src)
         self.options = odoo_options(self.odoo_src)
-        # The sandbox package lives at the top of the repository; the add-on's
-        # tests start it in-process.
-        self.env = {
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        }
 
-    def odoo(self, db, *args):
+    def odoo(self, db, *args, command=()):
         """An odoo-bin command line on database ``db``."""
-        return [*self.odoo_bin, *self.options, "-d", db, *args]
+        return [*self.odoo_bin, *command, *self.options, "-d", db, *args]
 
     # -- databases
 
@@ -172,14 +181,13 @@ class OdooTiers:
         shutil.rmtree(filestore(name), ignore_errors=True)
 
     def template_name(self):
-        # Keyed by the Odoo release, the base modules and the server: Odoo's
-        # filestore folders are named after databases only, so two servers
-        # (the machine's and a private cluster) must not share a name.
+        # Keyed by the Odoo release, what the template holds and the server:
+        # Odoo's filestore folders are named after databases only, so two
+        # servers (the machine's and a private cluster) must not share a name.
         release = (self.odoo_src / "odoo" / "release.py").read_bytes()
         server = f"{os.environ.get('PGHOST', '')}:{os.environ.get('PGPORT', '')}"
-        key = hashlib.sha256(
-            release + ",".join(BASE_MODULES).encode() + server.encode()
-        ).hexdigest()[:10]
+        recipe = ",".join(BASE_MODULES) + PREGENERATE_ASSETS
+        key = hashlib.sha256(release + recipe.encode() + server.encode()).hexdigest()[:10]
         return f"certcapture_tmpl_{key}"
 
     def ensure_template(self):
@@ -188,7 +196,10 @@ class OdooTiers:
             return name
         building = f"{name}_building"
         self.drop_database(building)
-        say(f"building template database {name} ({', '.join(BASE_MODULES)}); once per machine")
+        say(
+            f"building template database {name} ({', '.join(BASE_MODULES)}, asset bundles); "
+            "once per machine"
+        )
         code = run(
             self.odoo(
                 building,
@@ -198,8 +209,10 @@ class OdooTiers:
                 "--stop-after-init",
                 "--no-http",
                 "--log-level=warn",
-            ),
-            env=self.env,
+            )
+        ) or run(
+            self.odoo(building, "--no-http", "--log-level=warn", command=["shell"]),
+            stdin=PREGENERATE_ASSETS,
         )
         if code != 0:
             raise RuntimeError(f"building the template database failed (exit {code})")
@@ -222,20 +235,11 @@ class OdooTiers:
 
     # -- runs
 
-    def run_pytest_odoo(self):
-        tier = Tier("odoo-pytest")
-        db = self.fresh_database("certcapture_test_pytest")
-        code = run(
-            self.odoo(
-                db,
-                "-i",
-                ADDON,
-                "--stop-after-init",
-                "--no-http",
-                "--log-level=warn",
-            ),
-            env=self.env,
-        )
+    def run_odoo(self):
+        """The add-on's tests, once each, through pytest-odoo."""
+        tier = Tier("odoo")
+        db = self.fresh_database(f"{DB_PREFIX}_odoo")
+        code = run(self.odoo(db, "-i", ADDON, "--stop-after-init", "--no-http", "--log-level=warn"))
         if code != 0:
             tier.failed += 1
             tier.notes.append(f"installing {ADDON} failed (exit {code})")
@@ -251,8 +255,6 @@ class OdooTiers:
         )
         report = WORK / "odoo-junit.xml"
         report.unlink(missing_ok=True)
-        # Browser tours need Odoo's HTTP server, which pytest-odoo does not
-        # start; they run in the odoo-runner tier.
         code = run(
             [
                 sys.executable,
@@ -268,7 +270,7 @@ class OdooTiers:
                 f"--junitxml={report}",
                 "-q",
             ],
-            env={**self.env, "ODOO_RC": str(config)},
+            env={"ODOO_RC": str(config)},
         )
         junit_counts(report, tier)
         if code not in (0, 5) and tier.failed == 0:
@@ -279,10 +281,11 @@ class OdooTiers:
             tier.notes.append("pytest-odoo ran no test")
         return tier
 
-    def run_odoo_runner(self):
-        tier = Tier("odoo-runner")
-        db = self.fresh_database("certcapture_test_runner")
-        log = WORK / "odoo-runner.log"
+    def run_odoo_browser(self):
+        """Install the add-on and run the browser tour, through Odoo's runner."""
+        tier = Tier("odoo-browser")
+        db = self.fresh_database(f"{DB_PREFIX}_browser")
+        log = WORK / "odoo-browser.log"
         ensure_chromium(tier)
         code = run(
             self.odoo(
@@ -291,13 +294,12 @@ class OdooTiers:
                 ADDON,
                 "--test-enable",
                 "--test-tags",
-                f"/{ADDON}",
+                BROWSER_TESTS,
                 "--stop-after-init",
                 "--http-port",
                 str(free_port()),
                 "--log-level=test",
             ),
-            env=self.env,
             log_path=log,
         )
         text = log.read_text(encoding="utf-8", errors="replace")
@@ -305,23 +307,20 @@ class OdooTiers:
         ran = sum(int(total) for _failed, _errors, total in results)
         failed = sum(int(f) + int(e) for f, e, _total in results)
         skip_lines = re.findall(r"INFO \S+ \S+: skipped (\S+ : .*)$", text, flags=re.MULTILINE)
-        skipped = len(skip_lines)
         tier.notes.extend(f"skipped {line}" for line in skip_lines)
         tier.failed += failed
-        tier.passed += ran - failed
-        tier.skipped += skipped
+        tier.skipped += len(skip_lines)
+        tier.passed += ran - failed - len(skip_lines)
         if code != 0 and failed == 0:
             tier.failed += 1
             tier.notes.append(f"odoo exited {code}")
         if ran == 0:
             tier.failed += 1
-            tier.notes.append("Odoo's runner ran no test")
-        if (
-            re.search(r"(ERROR|CRITICAL) certcapture_test_runner .*(Traceback|failed)", text)
-            and failed == 0
-        ):
+            tier.notes.append(f"Odoo's runner ran no test (--test-tags {BROWSER_TESTS})")
+        logged_error = re.search(rf"(ERROR|CRITICAL) {re.escape(db)} .*(Traceback|failed)", text)
+        if logged_error and not failed:
             tier.failed += 1
-            tier.notes.append("Odoo logged errors outside tests: see .work/odoo-runner.log")
+            tier.notes.append(f"Odoo logged errors outside tests: see {log.relative_to(ROOT)}")
         return tier
 
 
@@ -339,21 +338,21 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def has_chromium():
+    return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+
+
 def ensure_chromium(tier):
     """Browser tours need Chromium; install Debian's package when missing."""
-    if (
-        shutil.which("chromium")
-        or shutil.which("chromium-browser")
-        or shutil.which("google-chrome")
-    ):
+    if has_chromium():
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say("Chromium is missing: installing Debian's chromium package for the browser tests")
         env = {"DEBIAN_FRONTEND": "noninteractive"}
         run(["apt-get", "update", "-qq"], env=env)
         run(["apt-get", "install", "-y", "-qq", "chromium"], env=env)
-    if not shutil.which("chromium"):
-        tier.notes.append("Chromium not available: Odoo skips the browser tours")
+    if not has_chromium():
+        tier.notes.append("Chromium not available: Odoo skips the browser tour")
 
 
 # ---------------------------------------------------------------- main
@@ -361,17 +360,17 @@ def ensure_chromium(tier):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["lint", "plain", "odoo"], action="append")
+    parser.add_argument("--only", choices=TIERS, action="append", help="run only this tier")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["lint", "plain", "odoo"])
+    wanted = args.only or TIERS
     WORK.mkdir(exist_ok=True)
     os.chdir(ROOT)
 
     tiers = []
 
-    def timed(func, *func_args):
+    def timed(func):
         start = time.monotonic()
-        tier = func(*func_args)
+        tier = func()
         tier.seconds = time.monotonic() - start
         tiers.append(tier)
 
@@ -379,19 +378,20 @@ def main(argv=None):
         timed(tier_lint)
     if "plain" in wanted:
         timed(tier_plain)
-    if "odoo" in wanted:
-        odoo_src = os.environ.get("ODOO_SRC")
-        if not odoo_src:
-            reason = (
-                "Odoo 18.0 not found: set ODOO_SRC to an Odoo 18.0 source tree "
-                "or unpack one at /opt/odoo/18.0"
-            )
-            tiers.append(Tier("odoo-pytest", skip_reason=reason))
-            tiers.append(Tier("odoo-runner", skip_reason=reason))
-        else:
-            odoo = OdooTiers(odoo_src)
-            timed(odoo.run_pytest_odoo)
-            timed(odoo.run_odoo_runner)
+    odoo_wanted = [name for name in ("odoo", "odoo-browser") if name in wanted]
+    odoo_src = os.environ.get("ODOO_SRC")
+    if odoo_wanted and not odoo_src:
+        reason = (
+            "Odoo 18.0 not found: set ODOO_SRC to an Odoo 18.0 source tree "
+            "or unpack one at /opt/odoo/18.0"
+        )
+        tiers.extend(Tier(name, skip_reason=reason) for name in odoo_wanted)
+    elif odoo_wanted:
+        odoo = OdooTiers(odoo_src)
+        if "odoo" in wanted:
+            timed(odoo.run_odoo)
+        if "odoo-browser" in wanted:
+            timed(odoo.run_odoo_browser)
 
     print()
     say("summary")

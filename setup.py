@@ -38,7 +38,9 @@ setup(
     package_data={
         f"odoo.addons.{ADDON}": [
             "data/*.xml",
+            "data/*.sql",
             "demo/*.xml",
+            "migrations/*/*.py",
             "security/*.xml",
             "security/*.csv",
             "views/*.xml",

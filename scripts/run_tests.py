@@ -5,8 +5,10 @@ Tiers, in order:
   plain         the Odoo-free tests in tests/ (client, sandbox, packaging)
   odoo          the add-on's tests in real Odoo 18.0, through pytest-odoo;
                 each test runs once, here, except the browser tour
-  odoo-browser  the browser tour (TestTour) through Odoo's own runner, which
+  odoo-browser  the browser tours (TestTour) through Odoo's own runner, which
                 starts the HTTP server and Chromium that pytest-odoo does not
+  upgrade       scripts/check_upgrade.py: the previous release, installed from
+                git history with data, upgraded to this tree and checked
 
 Each tier reports passed/failed/skipped; a tier that cannot run says why.
 Any failure makes the exit status non-zero. Run it through scripts/with-env.sh
@@ -44,7 +46,10 @@ PREGENERATE_ASSETS = "env['ir.qweb']._pregenerate_assets_bundles()\nenv.cr.commi
 # The only tests that need Odoo's HTTP server; pytest-odoo skips them (marker
 # `browser`), Odoo's runner runs only them.
 BROWSER_TESTS = f"/{ADDON}:TestTour"
-TIERS = ("lint", "plain", "odoo", "odoo-browser")
+TIERS = ("lint", "plain", "odoo", "odoo-browser", "upgrade")
+# The release the upgrade tier installs first and upgrades from.
+PREVIOUS_RELEASE = "5ae2e0e"
+UPGRADE_RESULT_RE = re.compile(r"^(\d+) passed, (\d+) failed$", re.MULTILINE)
 DB_PREFIX = os.environ.get("CERTCAPTURE_TEST_DB_PREFIX", "certcapture_test")
 ODOO_RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 
@@ -324,6 +329,30 @@ class OdooTiers:
         return tier
 
 
+def tier_upgrade():
+    """scripts/check_upgrade.py: the previous release installed from git
+    history, seeded, upgraded to this tree, checked."""
+    tier = Tier("upgrade")
+    known = subprocess.run(
+        ["git", "cat-file", "-e", f"{PREVIOUS_RELEASE}^{{commit}}"], cwd=ROOT, check=False
+    )
+    if known.returncode != 0:
+        tier.skip_reason = f"release {PREVIOUS_RELEASE} is not in this clone's git history"
+        return tier
+    log = WORK / "upgrade.log"
+    code = run(
+        [sys.executable, str(ROOT / "scripts" / "check_upgrade.py"), "--from", PREVIOUS_RELEASE],
+        log_path=log,
+    )
+    results = UPGRADE_RESULT_RE.findall(log.read_text(encoding="utf-8", errors="replace"))
+    if results:
+        tier.passed, tier.failed = (int(n) for n in results[-1])
+    if code != 0 and tier.failed == 0:
+        tier.failed += 1
+        tier.notes.append(f"check_upgrade exited {code}: see {log.relative_to(ROOT)}")
+    return tier
+
+
 def filestore(dbname):
     """Odoo's default filestore folder of a database."""
     data_dir = Path(os.environ.get("ODOO_DATA_DIR", Path.home() / ".local/share/Odoo"))
@@ -378,7 +407,7 @@ def main(argv=None):
         timed(tier_lint)
     if "plain" in wanted:
         timed(tier_plain)
-    odoo_wanted = [name for name in ("odoo", "odoo-browser") if name in wanted]
+    odoo_wanted = [name for name in ("odoo", "odoo-browser", "upgrade") if name in wanted]
     odoo_src = os.environ.get("ODOO_SRC")
     if odoo_wanted and not odoo_src:
         reason = (
@@ -392,6 +421,8 @@ def main(argv=None):
             timed(odoo.run_odoo)
         if "odoo-browser" in wanted:
             timed(odoo.run_odoo_browser)
+        if "upgrade" in wanted:
+            timed(tier_upgrade)
 
     print()
     say("summary")

@@ -101,6 +101,10 @@ def test_addon_wheel_carries_the_addon_under_odoo_addons(addon_wheel):
         "odoo/addons/certcapture_exemption/security/ir.model.access.csv",
         "odoo/addons/certcapture_exemption/static/description/icon.png",
         "odoo/addons/certcapture_exemption/static/src/js/sale_order_form.js",
+        "odoo/addons/certcapture_exemption/data/neutralize.sql",
+        "odoo/addons/certcapture_exemption/migrations/18.0.2.0.0/pre-migrate.py",
+        "odoo/addons/certcapture_exemption/migrations/18.0.2.0.0/post-migrate.py",
+        "odoo/addons/certcapture_exemption/notifications.py",
     ):
         assert expected in names, expected
 

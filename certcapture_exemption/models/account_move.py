@@ -73,7 +73,7 @@ class AccountMove(models.Model):
         )
 
     @api.depends("partner_id", "partner_shipping_id", "company_id")
-    def _compute_fiscal_position_id(self):
+    def _compute_fiscal_position_id(self):  # pylint: disable=missing-return
         super()._compute_fiscal_position_id()
         # Invoices and credit notes an accountant makes for an exempt customer
         # get the same test as orders: a covering certificate removes the tax.

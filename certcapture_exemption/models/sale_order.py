@@ -182,11 +182,12 @@ class SaleOrder(models.Model):
         state = self.certcapture_state_id
         if self.certcapture_status != "exempt":
             status = dict(self._fields["certcapture_status"]._description_selection(self.env))
-            return certificates, _(
-                "Taxed: %(status)s%(detail)s",
-                status=status.get(self.certcapture_status, "-"),
-                detail=f" ({self.certcapture_message})" if self.certcapture_message else "",
-            )
+            label = status.get(self.certcapture_status, "-")
+            if self.certcapture_message:
+                return certificates, _(
+                    "Taxed: %(status)s (%(detail)s)", status=label, detail=self.certcapture_message
+                )
+            return certificates, _("Taxed: %s", label)
         # A quotation is judged today (it is confirmed, and its date set, later);
         # a confirmed order on its date.
         on_date = (

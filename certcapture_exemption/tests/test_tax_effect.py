@@ -234,3 +234,27 @@ class TestInvoiceEvidence(TaxCase):
         self.assertIn(
             "Exempt from sales tax: RESALE, certificate WA-RESALE-9 (WA), valid until", html
         )
+
+
+@tagged("post_install", "-at_install")
+class TestTaxEffectOnUpdate(TaxCase):
+    def test_an_order_update_brings_the_certificate_and_removes_the_tax(self):
+        self.company.certcapture_missing_policy = "none"
+        order = self.create_order()
+        self.assertEqual(self.taxes(order), self.sale_tax)
+        self.add_remote_certificate()  # uploaded by the customer meanwhile
+        order.client_order_ref = "PO-2026-11"
+        self.assertEqual(order.certcapture_status, "exempt")
+        self.assertFalse(self.taxes(order), order.certcapture_tax_note)
+
+    def test_the_form_save_returns_the_untaxed_lines(self):
+        self.company.certcapture_missing_policy = "none"
+        order = self.create_order()
+        self.add_remote_certificate()
+        spec = {
+            "certcapture_status": {},
+            "order_line": {"fields": {"tax_id": {"fields": {"display_name": {}}}}},
+        }
+        saved = order.web_save({"client_order_ref": "PO-9"}, spec)[0]
+        self.assertEqual(saved["certcapture_status"], "exempt")
+        self.assertEqual(saved["order_line"][0]["tax_id"], [], saved)

@@ -72,6 +72,10 @@ registry.category("web_tour.tours").add("certcapture_taxes_go_away_tour", {
         },
         {
             content: "The customer uploaded its certificate; the user updates the order",
+            trigger: ".o_notebook .nav-link:contains(Other Info)",
+            run: "click",
+        },
+        {
             trigger: ".o_field_widget[name=client_order_ref] input",
             run: "edit PO-2026-11",
         },
@@ -84,8 +88,12 @@ registry.category("web_tour.tours").add("certcapture_taxes_go_away_tour", {
             trigger: ".o_field_widget[name=certcapture_status]:contains(Certificate on file)",
         },
         {
+            trigger: ".o_notebook .nav-link:contains(Order Lines)",
+            run: "click",
+        },
+        {
             content: "The sales tax went away",
-            trigger: ".o_data_row:not(:has(.o_field_widget[name=tax_id] .o_tag))",
+            trigger: ".o_data_row .o_field_widget[name=tax_id]:not(:contains(WA sales tax))",
         },
         {
             content: "The order says which certificate",

@@ -215,6 +215,74 @@ def test_parse_datetime_is_always_timezone_aware(text, expected):
     assert parsed.tzinfo is not None and parsed == expected
 
 
+UTC = timezone.utc
+#: The fraction digits a .NET server may write (Json.NET drops trailing zeros; 7 is
+#: its 100 ns tick), each with and without a zone: (text, microseconds read).
+FRACTIONS = [
+    ("", 0),
+    (".1", 100000),
+    (".123", 123000),
+    (".123456", 123456),
+    (".1234567", 123456),  # the 7th digit is cut: a datetime holds microseconds
+]
+
+
+@pytest.mark.parametrize("zone", ["Z", "", "+00:00", "-05:00"], ids=["Z", "none", "utc", "est"])
+@pytest.mark.parametrize("fraction, microseconds", FRACTIONS, ids=[f or "0" for f, _ in FRACTIONS])
+def test_parse_datetime_reads_every_fraction_length_with_or_without_a_zone(
+    zone, fraction, microseconds
+):
+    parsed = parse_datetime(f"2024-05-01T12:30:05{fraction}{zone}")
+    offset = timedelta(hours=-5) if zone == "-05:00" else timedelta(0)
+    assert parsed == datetime(2024, 5, 1, 12, 30, 5, microseconds, tzinfo=timezone(offset))
+    assert parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-05-01", datetime(2024, 5, 1, tzinfo=UTC)),
+        ("2024-05-01T00:00:00", datetime(2024, 5, 1, tzinfo=UTC)),
+        ("2024-05-01T12:30Z", datetime(2024, 5, 1, 12, 30, tzinfo=UTC)),
+        ("2024-05-01T12:30:00.1234567", datetime(2024, 5, 1, 12, 30, 0, 123456, tzinfo=UTC)),
+        ("2024-05-01T12:30:00+0200", datetime(2024, 5, 1, 10, 30, tzinfo=UTC)),
+        ("2024-05-01T12:30:00.5z", datetime(2024, 5, 1, 12, 30, 0, 500000, tzinfo=UTC)),
+    ],
+)
+def test_parse_datetime_reads_the_forms_of_the_api_reference(text, expected):
+    assert parse_datetime(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2024-13-01T00:00:00Z", "2024-05-01T25:00:00Z", "2024-05-01T12:30:00.Z", "20240501", "x"],
+)
+def test_parse_datetime_refuses_what_is_not_a_date_time(text):
+    with pytest.raises(ProtocolError):
+        parse_datetime(text)
+
+
+def test_dates_are_read_without_fromisoformat_as_python_3_10_would_refuse_them(monkeypatch):
+    """Python 3.10's ``fromisoformat`` refuses ``Z`` and fractions of other than 3 or
+    6 digits; the add-on supports 3.10, so the reader must not depend on it."""
+
+    class Python310Datetime(datetime):
+        @classmethod
+        def fromisoformat(cls, text):
+            raise ValueError(f"Invalid isoformat string: {text!r}")
+
+    from certcapture_exemption.ecm import models
+
+    monkeypatch.setattr(models, "datetime", Python310Datetime)
+    assert parse_datetime("2024-05-01T12:30:00.1234567Z") == datetime(
+        2024, 5, 1, 12, 30, 0, 123456, tzinfo=UTC
+    )
+    assert parse_datetime("2024-05-01T12:30:00.1Z").microsecond == 100000
+    assert parse_date("2024-05-01T00:00:00Z") == date(2024, 5, 1)
+    customer = Customer.from_api(FULL_CUSTOMER)
+    assert customer.modified_date.microsecond == 123456
+
+
 def test_format_datetime_writes_utc_with_z_and_takes_naive_as_utc():
     aware = datetime(2024, 3, 1, 14, 30, 5, 999, tzinfo=timezone(timedelta(hours=2)))
     assert format_datetime(aware) == "2024-03-01T12:30:05.000999Z"

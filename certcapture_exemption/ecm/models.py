@@ -18,8 +18,9 @@ taken as UTC, which is what AvaTax sends. Enum values stay the API's strings
 # ruff: noqa: RUF009
 
 import base64
+import re
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from . import const
 from .errors import ProtocolError
@@ -58,25 +59,67 @@ def _read_number(value, where):
     return float(value)
 
 
+#: An ISO 8601 date or date-time as a .NET server writes it (Json.NET's default):
+#: ``YYYY-MM-DD``, then optionally ``THH:MM[:SS[.fraction]]`` with 0 to 7 fraction
+#: digits (more are accepted and cut), then ``Z``, an offset, or nothing.
+_ISO_DATETIME = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+    r"(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2})"
+    r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?"
+    r"(?P<zone>[Zz]|(?P<sign>[+-])(?P<zone_hours>\d{2})(?::?(?P<zone_minutes>\d{2}))?)?)?"
+)
+
+
 def _read_iso(value, where, expected):
+    """(aware-or-naive datetime, the calendar date as written) of an ISO text.
+
+    Written by hand rather than with ``datetime.fromisoformat``: on Python 3.10
+    that refuses a trailing ``Z`` and any fraction but 3 or 6 digits, which is
+    what AvaTax sends (7 digits: 100 ns ticks). The 7th digit is cut, as a
+    Python datetime holds microseconds.
+    """
     if not isinstance(value, str):
         raise _type_error(where, value, expected)
+    match = _ISO_DATETIME.fullmatch(value.strip())
     try:
-        return datetime.fromisoformat(value)
+        if match is None:
+            raise ValueError(value)
+        day = date(int(match["year"]), int(match["month"]), int(match["day"]))
+        zone = None
+        if match["sign"]:
+            offset = timedelta(
+                hours=int(match["zone_hours"]), minutes=int(match["zone_minutes"] or 0)
+            )
+            zone = timezone(-offset if match["sign"] == "-" else offset)
+        elif match["zone"]:
+            zone = timezone.utc
+        moment = datetime(
+            day.year,
+            day.month,
+            day.day,
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            int((match["fraction"] or "0")[:6].ljust(6, "0")),
+            tzinfo=zone,
+        )
     except ValueError:
         raise ProtocolError(
             f"Avalara sent an unexpected answer: {where} is {value!r}, expected {expected}."
         ) from None
+    return moment, day
 
 
 def parse_date(value, where="date"):
-    """Read ``YYYY-MM-DD`` or an ISO date-time (at midnight) as a ``date``."""
-    return _read_iso(value, where, "an ISO date").date()
+    """Read ``YYYY-MM-DD`` or an ISO date-time (at midnight) as a ``date``: the
+    calendar date as written, never shifted to another time zone."""
+    return _read_iso(value, where, "an ISO date")[1]
 
 
 def parse_datetime(value, where="date-time"):
-    """Read an ISO 8601 date-time ('Z' or an offset; none means UTC) as an aware datetime."""
-    moment = _read_iso(value, where, "an ISO date-time")
+    """Read an ISO 8601 date-time as an aware datetime: ``Z``, an offset, or none
+    (taken as UTC); 0 to 7 fraction digits (the 7th is cut to microseconds)."""
+    moment = _read_iso(value, where, "an ISO date-time")[0]
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

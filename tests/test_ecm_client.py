@@ -57,6 +57,10 @@ CERTIFICATE_JSON = {
     "modifiedDate": "2024-01-15T10:00:00Z",
 }
 PDF = b"%PDF-1.4 a signed certificate"
+#: A customer with every field the API requires (AvaTax wants an address).
+CUSTOMER = Customer(
+    "C1", "Acme", line1="1 Main St", city="Seattle", postal_code="98101", region="WA", country="US"
+)
 
 
 def make_client(*outcomes, **options):
@@ -667,6 +671,110 @@ def test_certcapture_errors_read_their_text_from_the_details():
         client.get_customer("C1")
     assert caught.value.message == "Customer has no ship-to state"
     assert caught.value.details == details
+
+
+@pytest.mark.parametrize(
+    "status, code, number",
+    [
+        (400, "CertificatesNotSetup", 1205),
+        (400, "CertCaptureNotConfiguredError", 1205),  # the name before SDK 18.4
+        (400, "AccountNotProvisioned", 1216),
+        (500, "AccountNotProvisioned", 1216),
+    ],
+)
+def test_not_set_up_and_not_provisioned_are_not_provisioned_errors(status, code, number):
+    details = [{"code": code, "number": number, "description": "Not set up"}]
+    client, _, _ = make_client(error_reply(status, code, "Not set up", details), max_retries=0)
+    with pytest.raises(NotProvisionedError) as caught:
+        client.get_customer("C1")
+    assert caught.value.code == code and caught.value.status == status
+
+
+def test_not_provisioned_error_defaults_to_the_current_code_name():
+    assert NotProvisionedError().code == "CertificatesNotSetup"
+
+
+def certificates_error(status, description):
+    details = [
+        {
+            "code": "CertificatesError",
+            "number": 1203,
+            "message": "Certificates API returned error",
+            "description": description,
+            "severity": "Error",
+        }
+    ]
+    return error_reply(status, "CertificatesError", "Certificates API returned error", details)
+
+
+@pytest.mark.parametrize(
+    "status, description",
+    [
+        (404, "The customer could not be processed."),
+        (400, "Customer 'C1' was not found."),
+        (400, '{"success":false,"error":"Customer does not exist"}'),
+        (400, "No such customer: C1"),
+        (400, "Unknown entity"),
+    ],
+)
+def test_a_certificates_error_saying_not_found_is_a_not_found_error(status, description):
+    client, session, _ = make_client(certificates_error(status, description))
+    with pytest.raises(NotFoundError) as caught:
+        client.get_customer("C1")
+    error = caught.value
+    assert (error.code, error.status, error.message) == ("CertificatesError", status, description)
+    assert not error.transient and len(session.calls) == 1
+
+
+def test_a_certificates_error_about_something_else_stays_a_certcapture_error():
+    client, _, _ = make_client(certificates_error(400, "The uploaded file must be a PDF."))
+    with pytest.raises(CertCaptureError) as caught:
+        client.get_customer("C1")
+    assert type(caught.value) is CertCaptureError
+
+
+def test_update_of_a_customer_certcapture_does_not_know_is_a_not_found_error():
+    """The add-on re-creates a customer deleted in CertCapture when its update is a
+    NotFoundError: it must be one in the form Avalara answers it too."""
+    client, _, _ = make_client(certificates_error(404, "Customer 'C1' not found"))
+    with pytest.raises(NotFoundError):
+        client.update_customer(CUSTOMER)
+
+
+@pytest.mark.parametrize(
+    "code", ["RequestLimitExceeded", "ConcurrentRequestLimitExceeded", "RateLimitExceededError"]
+)
+@pytest.mark.parametrize("status", [429, 400, 503, 500, 502])
+def test_rate_limit_codes_are_rate_limited_whatever_the_status(code, status):
+    client, session, sleeps = make_client(
+        error_reply(status, code, "Too many requests"), Reply(200, CUSTOMER_JSON)
+    )
+    assert client.get_customer("C1").id == 12  # transient: retried
+    assert len(session.calls) == 2 and len(sleeps) == 1
+    client, _, _ = make_client(error_reply(status, code, "Too many requests"), max_retries=0)
+    with pytest.raises(RateLimitedError) as caught:
+        client.get_customer("C1")
+    assert caught.value.transient and not caught.value.may_have_taken_effect
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize("status", [400, 502, 504])
+def test_a_rate_limited_post_was_turned_away_and_is_retried(status):
+    client, session, _ = make_client(
+        error_reply(status, "ConcurrentRequestLimitExceeded", "Busy"), Reply(201, INVITATION_JSON)
+    )
+    assert client.create_invitation("C1", "ap@acme.test", [89]).invitation.id == 5
+    assert [c.method for c in session.calls] == ["POST", "POST"]
+
+
+def test_request_certificate_setup_posts_without_body_and_returns_the_status():
+    answer = {"status": "InProgress", "accountId": 1100000001, "companyId": 1001}
+    client, session, _ = make_client(Reply(200, answer))
+    status = client.request_certificate_setup()
+    assert status.status == "InProgress" and not status.is_provisioned
+    call = session.calls[0]
+    assert (call.method, call.path) == ("POST", f"{COMPANY}/certificates/setup")
+    assert call.kwargs["json"] is None
 
 
 def test_a_non_json_error_body_still_gives_the_status():

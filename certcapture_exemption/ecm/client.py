@@ -287,6 +287,14 @@ class EcmClient:
         """Whether exemption certificate management is provisioned for the company."""
         return self._get(SetupStatus, self._company_path("certificates", "setup"))
 
+    def request_certificate_setup(self):
+        """Ask Avalara to set up exemption certificate storage for the company
+        (RequestCertificateSetup, POST with no body), for administrators; returns the
+        ``SetupStatus`` it answers. Provisioning may take a while: poll
+        ``certificate_setup`` until it ``is_provisioned``."""
+        path = self._company_path("certificates", "setup")
+        return SetupStatus.from_api(self._transport.request_json("POST", path))
+
     # --- customers --------------------------------------------------------------------
 
     def get_customer(self, customer_code, *, include_active_certificates=False):

@@ -2,6 +2,7 @@
 mapping, the retry and idempotency rules, paging, redaction and logging."""
 
 import base64
+import dataclasses
 import logging
 import socket
 import subprocess
@@ -193,33 +194,117 @@ def test_customer_codes_are_percent_encoded_as_one_segment(code, encoded):
     assert session.calls[0].url == f"{BASE_URL}{COMPANY}/customers/{encoded}"
 
 
-def test_create_customer_posts_a_one_element_array_of_the_full_record():
-    customer = Customer("C1", "Acme", region="WA", country="US", is_bill=True)
+def test_create_customer_posts_a_one_element_array_without_nulls_and_with_the_company_id():
+    """The .NET SDK leaves nulls out and always sends companyId (CustomerModel.cs)."""
     client, session, _ = make_client(Reply(200, [CUSTOMER_JSON]))
-    assert client.create_customer(customer).id == 12
+    assert client.create_customer(CUSTOMER).id == 12
     call = session.calls[0]
     assert (call.method, call.path) == ("POST", f"{COMPANY}/customers")
-    assert call.kwargs["json"] == [customer.to_api()]
+    assert call.kwargs["json"] == [
+        {
+            "customerCode": "C1",
+            "name": "Acme",
+            "line1": "1 Main St",
+            "city": "Seattle",
+            "postalCode": "98101",
+            "region": "WA",
+            "country": "US",
+            "isBill": True,
+            "companyId": 1001,
+        }
+    ]
 
 
-def test_update_customer_puts_the_full_record_at_its_code():
-    customer = Customer("C 1", "Acme")
+def test_update_customer_puts_the_full_record_at_its_code_nulls_and_company_id_included():
+    customer = dataclasses.replace(CUSTOMER, customer_code="C 1")
     client, session, _ = make_client(Reply(200, {**CUSTOMER_JSON, "customerCode": "C 1"}))
     client.update_customer(customer)
     call = session.calls[0]
     assert (call.method, call.path) == ("PUT", f"{COMPANY}/customers/C%201")
-    assert call.kwargs["json"] == customer.to_api()
+    body = call.kwargs["json"]
+    assert body == dataclasses.replace(customer, company_id=1001).to_api()
+    assert body["companyId"] == 1001 and body["isBill"] is True
+    assert body["line2"] is None and body["isShip"] is None  # PUT replaces: null clears
+
+
+def test_a_company_id_given_by_the_caller_is_kept_and_must_be_the_clients():
+    client, session, _ = make_client(Reply(200, [CUSTOMER_JSON]))
+    client.create_customer(dataclasses.replace(CUSTOMER, company_id=1001))
+    assert session.calls[0].kwargs["json"][0]["companyId"] == 1001
+    with pytest.raises(ValueError, match="companyId 7"):
+        client.create_customer(dataclasses.replace(CUSTOMER, company_id=7))
+    assert len(session.calls) == 1
+
+
+@pytest.mark.parametrize("method", ["create_customer", "update_customer", "upsert_customer"])
+def test_a_customer_without_required_fields_is_refused_before_sending(method):
+    client, session, _ = make_client()
+    customer = dataclasses.replace(CUSTOMER, line1=None, postal_code=" ", region=None)
+    with pytest.raises(ValueError) as caught:
+        getattr(client, method)(customer)
+    assert "'C1'" in str(caught.value) and "line1, postalCode, region" in str(caught.value)
+    assert session.calls == []
+
+
+@pytest.mark.parametrize("method", ["create_customer", "update_customer", "upsert_customer"])
+def test_a_customer_both_bill_to_and_ship_to_is_refused_before_sending(method):
+    client, session, _ = make_client()
+    with pytest.raises(ValueError, match="isBill and isShip"):
+        getattr(client, method)(dataclasses.replace(CUSTOMER, is_ship=True))
+    assert session.calls == []
+
+
+def test_a_ship_to_customer_is_sent_with_is_bill_false():
+    client, session, _ = make_client(Reply(200, [CUSTOMER_JSON]))
+    client.create_customer(dataclasses.replace(CUSTOMER, is_bill=False, is_ship=True))
+    body = session.calls[0].kwargs["json"][0]
+    assert (body["isBill"], body["isShip"]) == (False, True)
 
 
 def test_upsert_updates_an_existing_customer_and_creates_a_missing_one():
     client, session, _ = make_client(Reply(200, CUSTOMER_JSON), Reply(200, CUSTOMER_JSON))
-    client.upsert_customer(Customer("C1", "Acme"))
+    client.upsert_customer(CUSTOMER)
     assert [call.method for call in session.calls] == ["GET", "PUT"]
     client, session, _ = make_client(
         error_reply(404, "EntityNotFoundError"), Reply(200, [CUSTOMER_JSON])
     )
-    client.upsert_customer(Customer("C1", "Acme"))
+    client.upsert_customer(CUSTOMER)
     assert [call.method for call in session.calls] == ["GET", "POST"]
+
+
+def test_link_ship_to_customers_posts_the_codes_to_the_bill_to():
+    answer = {**CUSTOMER_JSON, "isBill": True, "shipTos": [{"id": 13, "customerCode": "S/1"}]}
+    client, session, _ = make_client(Reply(200, answer))
+    bill_to = client.link_ship_to_customers("C 1", ["S/1", "S2"])
+    assert bill_to.id == 12 and bill_to.ship_tos[0].customer_code == "S/1"
+    call = session.calls[0]
+    assert (call.method, call.path) == ("POST", f"{COMPANY}/customers/billto/C%201/shipto/link")
+    assert call.kwargs["json"] == {"customers": ["S/1", "S2"]}
+
+
+def test_link_ship_to_customers_takes_one_code_and_refuses_none():
+    client, session, _ = make_client(Reply(200, CUSTOMER_JSON))
+    client.link_ship_to_customers("C1", "S1")
+    assert session.calls[0].kwargs["json"] == {"customers": ["S1"]}
+    for bad in ([], [""], [None]):
+        with pytest.raises(ValueError):
+            client.link_ship_to_customers("C1", bad)
+    assert len(session.calls) == 1
+
+
+def test_list_ship_to_customers_reads_the_bill_to_with_its_ship_tos():
+    answer = {**CUSTOMER_JSON, "shipTos": [{"id": 13, "customerCode": "S1", "isShip": True}]}
+    client, session, _ = make_client(Reply(200, answer), Reply(200, CUSTOMER_JSON))
+    assert [c.customer_code for c in client.list_ship_to_customers("C1")] == ["S1"]
+    assert session.calls[0].path == f"{COMPANY}/customers/C1"
+    assert session.calls[0].params == {"$include": "shipTos"}
+    assert client.list_ship_to_customers("C1") == ()
+
+
+def test_get_customer_joins_its_includes():
+    client, session, _ = make_client(Reply(200, CUSTOMER_JSON))
+    client.get_customer("C1", include_active_certificates=True, include_ship_tos=True)
+    assert session.calls[0].params == {"$include": "active_certificates,shipTos"}
 
 
 def test_query_parameters_of_each_read():
@@ -968,7 +1053,7 @@ def test_an_invitation_is_never_sent_twice_after_an_ambiguous_failure(failure, e
 )
 def test_create_customer_after_an_ambiguous_failure_returns_the_customer_it_finds(failure):
     client, session, _ = make_client(failure, Reply(200, CUSTOMER_JSON))
-    assert client.create_customer(Customer("C1", "Acme")).id == 12
+    assert client.create_customer(CUSTOMER).id == 12
     assert [(c.method, c.path) for c in session.calls] == [
         ("POST", f"{COMPANY}/customers"),
         ("GET", f"{COMPANY}/customers/C1"),
@@ -988,7 +1073,7 @@ def test_create_customer_posts_again_only_when_the_lookup_finds_nothing():
     client, session, _ = make_client(
         requests.ReadTimeout(), error_reply(404, "EntityNotFoundError"), Reply(200, [CUSTOMER_JSON])
     )
-    assert client.create_customer(Customer("C1", "Acme")).id == 12
+    assert client.create_customer(CUSTOMER).id == 12
     assert [c.method for c in session.calls] == ["POST", "GET", "POST"]
 
 
@@ -999,14 +1084,14 @@ def test_create_customer_returns_the_late_first_create_when_the_retry_is_a_dupli
         error_reply(400, "DuplicateEntry", "customerCode 'C1' already exists"),
         Reply(200, CUSTOMER_JSON),
     )
-    assert client.create_customer(Customer("C1", "Acme")).id == 12
+    assert client.create_customer(CUSTOMER).id == 12
     assert [c.method for c in session.calls] == ["POST", "GET", "POST", "GET"]
 
 
 def test_create_customer_does_not_look_up_after_a_clear_refusal():
     client, session, _ = make_client(error_reply(400, "ValueRequiredError", "name required"))
     with pytest.raises(ValidationError):
-        client.create_customer(Customer("C1"))
+        client.create_customer(CUSTOMER)
     assert len(session.calls) == 1
 
 

@@ -112,21 +112,88 @@ def test_customer_reads_every_field_in_snake_case():
 
 
 def test_customer_to_api_sends_the_full_writable_record_and_no_read_only_field():
+    """companyId is sent: CustomerModel.ts requires it, and the .NET SDK always sends it."""
     body = Customer.from_api(FULL_CUSTOMER).to_api()
-    read_only = {"id", "companyId", "createdDate", "modifiedDate", "activeCertificates"}
+    read_only = {"id", "createdDate", "modifiedDate", "activeCertificates"}
     assert body == {key: value for key, value in FULL_CUSTOMER.items() if key not in read_only}
 
 
 def test_customer_to_api_sends_unset_fields_as_null_because_put_replaces():
     body = Customer("C1", "Acme").to_api()
     assert body["customerCode"] == "C1" and body["name"] == "Acme"
-    assert body["line2"] is None and body["isBill"] is None
-    assert len(body) == 17
+    assert body["line2"] is None and body["isShip"] is None and body["companyId"] is None
+    assert len(body) == 18
+
+
+def test_customer_to_api_without_nulls_is_what_a_create_sends():
+    body = Customer("C1", "Acme", city="Seattle", company_id=1001).to_api(omit_none=True)
+    assert body == {
+        "customerCode": "C1",
+        "name": "Acme",
+        "city": "Seattle",
+        "isBill": True,
+        "companyId": 1001,
+    }
+
+
+def test_a_customer_built_here_is_a_bill_to_and_never_says_ship_to():
+    """isBill and isShip both true is refused by the API (CustomerCantBeBothShipToAndBillTo):
+    a customer is a bill-to by default, with isShip left out."""
+    customer = Customer("C1", "Acme")
+    assert customer.is_bill is True and customer.is_ship is None
+    assert "isShip" not in customer.to_api(omit_none=True)
+
+
+def test_a_customer_read_without_flags_has_none_not_the_default():
+    customer = Customer.from_api({"id": 3, "customerCode": "X"})
+    assert customer.is_bill is None and customer.is_ship is None
 
 
 def test_partial_customer_with_only_id_and_code():
     customer = Customer.from_api({"id": 3, "customerCode": "X"})
-    assert customer == Customer("X", id=3)
+    assert customer == Customer("X", id=3, is_bill=None)
+
+
+@pytest.mark.parametrize(
+    "changes, missing",
+    [
+        ({}, ()),
+        ({"name": None, "line1": " "}, ("name", "line1")),
+        ({"city": None, "postal_code": ""}, ("city", "postalCode")),
+        ({"country": None}, ("country",)),
+        ({"region": None}, ("region",)),
+        ({"region": None, "country": "CA"}, ("region",)),
+        ({"region": None, "country": "usa"}, ("region",)),
+        ({"region": None, "country": "FR"}, ()),
+        ({"customer_code": ""}, ("customerCode",)),
+    ],
+)
+def test_missing_fields_names_what_the_api_requires(changes, missing):
+    fields = {
+        "customer_code": "C1",
+        "name": "Acme",
+        "line1": "1 Main St",
+        "city": "Seattle",
+        "postal_code": "98101",
+        "region": "WA",
+        "country": "US",
+        **changes,
+    }
+    assert Customer(**fields).missing_fields() == missing
+
+
+def test_ship_tos_and_bill_tos_are_read_as_customers():
+    customer = Customer.from_api(
+        {
+            **FULL_CUSTOMER,
+            "shipTos": [{"id": 13, "customerCode": "C1-SHIP", "isShip": True}],
+            "billTos": [],
+        }
+    )
+    assert customer.ship_tos == (Customer("C1-SHIP", id=13, is_bill=None, is_ship=True),)
+    assert customer.bill_tos == ()
+    assert Customer.from_api(FULL_CUSTOMER).ship_tos is None
+    assert "shipTos" not in customer.to_api()
 
 
 def test_active_certificates_count_is_the_list_length():
@@ -146,7 +213,7 @@ def test_certificate_reads_nested_models_and_both_date_forms():
     assert certificate.exposure_zone == ExposureZone(89, "Washington", "EZ_US_WA", None, "WA", "US")
     assert certificate.exempt_percentage == 100.0
     assert isinstance(certificate.exempt_percentage, float)
-    assert certificate.customers == (Customer("C/001 é", id=12),)
+    assert certificate.customers == (Customer("C/001 é", id=12, is_bill=None),)
 
 
 def test_certificate_tolerates_missing_optional_keys_and_nulls():

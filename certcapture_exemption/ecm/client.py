@@ -9,6 +9,7 @@ An instance is not thread-safe (it holds one ``requests`` session): use one
 client per thread or per Odoo request.
 """
 
+import dataclasses
 import logging
 import time
 from contextlib import contextmanager
@@ -222,8 +223,9 @@ class EcmClient:
         return model.from_api(self._transport.request_json("GET", path, params=params))
 
     def _post_one(self, model, path, body):
-        """POST a one-element array (the API creates in bulk) and read the one answer."""
-        answer = self._transport.request_json("POST", path, body=[body.to_api()])
+        """POST a one-element array of the JSON object ``body`` (the API creates in bulk)
+        and read the one answer."""
+        answer = self._transport.request_json("POST", path, body=[body])
         if not isinstance(answer, list) or len(answer) != 1:
             raise ProtocolError(
                 "Avalara's answer to a create is not a one-element list.",
@@ -297,15 +299,57 @@ class EcmClient:
 
     # --- customers --------------------------------------------------------------------
 
-    def get_customer(self, customer_code, *, include_active_certificates=False):
-        """The customer with this code; NotFoundError if there is none."""
-        params = (
-            {"$include": const.INCLUDE_ACTIVE_CERTIFICATES} if include_active_certificates else None
-        )
+    def get_customer(
+        self, customer_code, *, include_active_certificates=False, include_ship_tos=False
+    ):
+        """The customer with this code; NotFoundError if there is none.
+
+        ``include_active_certificates`` fills ``active_certificates``,
+        ``include_ship_tos`` fills ``ship_tos`` (``$include=shipTos``)."""
+        included = [
+            name
+            for name, wanted in (
+                (const.INCLUDE_ACTIVE_CERTIFICATES, include_active_certificates),
+                (const.INCLUDE_SHIP_TOS, include_ship_tos),
+            )
+            if wanted
+        ]
+        params = {"$include": ",".join(included)} if included else None
         return self._get(Customer, self._company_path("customers", customer_code), params)
+
+    def _sendable_customer(self, customer):
+        """``customer`` with ``company_id`` filled in, or ValueError if the API would
+        refuse it: a required field missing, or both ``is_bill`` and ``is_ship``."""
+        if not isinstance(customer, Customer):
+            raise ValueError("customer must be a Customer")
+        problems = []
+        missing = customer.missing_fields()
+        if missing:
+            problems.append("missing required fields: " + ", ".join(missing))
+        if customer.is_bill and customer.is_ship:
+            problems.append(
+                "isBill and isShip are both true: a customer is a bill-to or a ship-to, "
+                "never both (CustomerCantBeBothShipToAndBillTo)"
+            )
+        if customer.company_id not in (None, self.company_id):
+            problems.append(
+                f"companyId {customer.company_id} is not the client's company {self.company_id}"
+            )
+        if problems:
+            raise ValueError(
+                f"Cannot send customer {customer.customer_code!r}: " + "; ".join(problems) + "."
+            )
+        if customer.company_id is None:
+            customer = dataclasses.replace(customer, company_id=self.company_id)
+        return customer
 
     def create_customer(self, customer):
         """Create the customer and return it as stored.
+
+        The body leaves unset fields out and carries ``companyId`` (the client's
+        company when ``customer.company_id`` is None). A customer the API would
+        refuse raises ValueError, sending nothing: a required field missing (see
+        ``Customer.missing_fields``) or both ``is_bill`` and ``is_ship`` true.
 
         A create is not idempotent: if the POST may have been carried out
         without its answer arriving (read timeout, dropped connection, 502,
@@ -315,8 +359,10 @@ class EcmClient:
         landed late, and the customer is looked up again and returned.
         """
         path = self._company_path("customers")
+        customer = self._sendable_customer(customer)
+        body = customer.to_api(omit_none=True)
         try:
-            return self._post_one(Customer, path, customer)
+            return self._post_one(Customer, path, body)
         except EcmError as err:
             if not err.may_have_taken_effect:
                 raise
@@ -331,24 +377,55 @@ class EcmClient:
         except NotFoundError:
             _logger.info("Customer %r is not there: sending it again", customer.customer_code)
         try:
-            return self._post_one(Customer, path, customer)
+            return self._post_one(Customer, path, body)
         except ValidationError as err:
             if err.code != const.ERROR_DUPLICATE_ENTRY:
                 raise
             return self.get_customer(customer.customer_code)
 
     def update_customer(self, customer):
-        """Replace the customer's record with ``customer`` (every field, None clears)."""
+        """Replace the customer's record with ``customer``: every field is sent, None as
+        null (it clears the field), ``companyId`` included. Refused before sending like
+        ``create_customer`` (ValueError)."""
         path = self._company_path("customers", customer.customer_code)
-        return Customer.from_api(self._transport.request_json("PUT", path, body=customer.to_api()))
+        body = self._sendable_customer(customer).to_api()
+        return Customer.from_api(self._transport.request_json("PUT", path, body=body))
 
     def upsert_customer(self, customer):
         """Update the customer if it exists, else create it."""
+        self._sendable_customer(customer)  # refuse it before any request
         try:
             self.get_customer(customer.customer_code)
         except NotFoundError:
             return self.create_customer(customer)
         return self.update_customer(customer)
+
+    def link_ship_to_customers(self, bill_to_code, ship_to_codes):
+        """Link ship-to customers to a bill-to customer (LinkShipToCustomersToBillCustomer:
+        POST ``.../customers/billto/{code}/shipto/link``, body ``{"customers": [codes]}``);
+        returns the bill-to ``Customer`` as the API answers it.
+
+        The API refuses a bill-to code that is not a bill-to (``BillToCustomerExpected``)
+        and a ship-to code that is not a ship-to (``ShipToCustomerExpected``), as
+        ValidationError. No API call undoes a link.
+        """
+        codes = [ship_to_codes] if isinstance(ship_to_codes, str) else list(ship_to_codes)
+        if not isinstance(bill_to_code, str) or not bill_to_code:
+            raise ValueError("bill_to_code must be a customer code")
+        if not codes or not all(isinstance(code, str) and code for code in codes):
+            raise ValueError("ship_to_codes must be one or more customer codes")
+        path = self._company_path("customers", "billto", bill_to_code, "shipto", "link")
+        return Customer.from_api(
+            self._transport.request_json("POST", path, body={"customers": codes})
+        )
+
+    def list_ship_to_customers(self, bill_to_code):
+        """The ship-to customers linked to a bill-to customer, as a tuple of ``Customer``.
+
+        The SDKs have no call of their own for it: this is GetCustomer with
+        ``$include=shipTos``. NotFoundError if the bill-to customer does not exist.
+        """
+        return self.get_customer(bill_to_code, include_ship_tos=True).ship_tos or ()
 
     # --- certificates -------------------------------------------------------------------
 
@@ -468,7 +545,7 @@ class EcmClient:
             company_id=self.company_id,
         )
         try:
-            return self._post_one(Certificate, path, request)
+            return self._post_one(Certificate, path, request.to_api())
         except CertCaptureError as err:
             err.may_have_taken_effect = True
             raise
@@ -514,7 +591,7 @@ class EcmClient:
         return self._post_one(
             InvitationResult,
             self._company_path("customers", customer_code, "certexpressinvites"),
-            request,
+            request.to_api(),
         )
 
     def iter_invitations(self, *, customer_code=None, created_since=None, page_size=100):

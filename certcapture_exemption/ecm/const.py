@@ -79,10 +79,26 @@ DELIVERY_FAX = "Fax"
 DELIVERY_DOWNLOAD = "Download"
 DELIVERY_METHODS = (DELIVERY_EMAIL, DELIVERY_FAX, DELIVERY_DOWNLOAD)
 
+#: What CustomerModel requires on create (python name, API name); the region too in
+#: the US and Canada (CustomerModel.ts and CustomerModel.cs).
+REQUIRED_CUSTOMER_FIELDS = (
+    ("customer_code", "customerCode"),
+    ("name", "name"),
+    ("line1", "line1"),
+    ("city", "city"),
+    ("postal_code", "postalCode"),
+    ("country", "country"),
+)
+#: ``country`` may be an ISO 3166 code of two or three letters or a country name.
+COUNTRIES_NEEDING_REGION = frozenset(
+    {"US", "USA", "UNITED STATES", "UNITED STATES OF AMERICA", "CA", "CAN", "CANADA"}
+)
+
 COVER_LETTER_STANDARD = "STANDARD_REQUEST"
 ATTACHMENT_TYPE_PDF = "Pdf"
 INCLUDE_CUSTOMERS = "customers"
 INCLUDE_ACTIVE_CERTIFICATES = "active_certificates"
+INCLUDE_SHIP_TOS = "shipTos"
 
 # --- error codes of the API's error envelope ----------------------------------
 # Names and numbers of the .NET SDK's ErrorCodeId (docs/api-reference.md, section 11).

@@ -163,9 +163,19 @@ def _read_model(model):
 # --- field declaration and the generic reader/writer ---------------------------
 
 
-def _api_field(api_name, read, *, required=False, writable=False, default=None):
-    """A dataclass field that knows its API name, its reader and whether it is sent."""
+_SAME_AS_DEFAULT = object()
+
+
+def _api_field(
+    api_name, read, *, required=False, writable=False, default=None, absent=_SAME_AS_DEFAULT
+):
+    """A dataclass field that knows its API name, its reader and whether it is sent.
+
+    ``absent`` is the value read when the API leaves the key out or sends null, when
+    it differs from ``default`` (what a caller building the model gets)."""
     metadata = {"api_name": api_name, "read": read, "required": required, "writable": writable}
+    if absent is not _SAME_AS_DEFAULT:
+        metadata["absent"] = absent
     if required:
         return field(metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -195,6 +205,8 @@ class _ApiModel:
                         f"Avalara sent an unexpected answer: {where}.{meta['api_name']} "
                         "is missing."
                     )
+                if "absent" in meta:
+                    values[model_field.name] = meta["absent"]
                 continue
             values[model_field.name] = meta["read"](value, f"{where}.{meta['api_name']}")
         return cls(**values)
@@ -203,12 +215,19 @@ class _ApiModel:
 class _WritableModel(_ApiModel):
     """A model the client also sends: ``to_api`` writes every writable field."""
 
-    def to_api(self):
-        """The API JSON object: every writable field (None as null), read-only ones left out."""
+    def to_api(self, *, omit_none=False):
+        """The API JSON object: every writable field, read-only ones left out.
+
+        A field left None is sent as null (a PUT replaces the whole record, so null
+        clears it), or left out with ``omit_none`` (what a create sends, as the .NET
+        SDK leaves nulls out).
+        """
         body = {}
         for model_field in fields(self):
             if model_field.metadata["writable"]:
                 value = getattr(self, model_field.name)
+                if value is None and omit_none:
+                    continue
                 body[model_field.metadata["api_name"]] = (
                     list(value) if isinstance(value, tuple) else value
                 )
@@ -250,15 +269,33 @@ class SetupStatus(_ApiModel):
         return self.status == const.SETUP_PROVISIONED
 
 
+def _read_customers(value, where):
+    """A list of CustomerModel (``shipTos``, ``billTos``): read when Customer exists."""
+    return _read_list(_read_model(Customer))(value, where)
+
+
+def _is_blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 @dataclass(frozen=True)
 class Customer(_WritableModel):
     """A CertCapture customer, keyed by its case-sensitive ``customer_code``.
 
-    ``to_api`` sends the full record because PUT replaces it: a field left None
-    is cleared on Avalara's side. Certificates list customers in part (at least
-    ``id`` and ``customerCode``), hence every field but the code is optional.
-    ``active_certificates`` holds the raw entries and is None unless asked for
-    (``include_active_certificates=True``).
+    ``to_api()`` sends the full record because PUT replaces it: a field left None
+    is cleared on Avalara's side; ``to_api(omit_none=True)`` is the create's body.
+    ``company_id`` is sent (the API requires it; ``EcmClient`` fills it in when left
+    None). A customer is a bill-to or a ship-to, never both (the API refuses both
+    with ``CustomerCantBeBothShipToAndBillTo``): built here, it is a bill-to
+    (``is_bill=True``) and ``is_ship`` is left out; read from the API, a flag the
+    API did not send is None. ``missing_fields()`` names what the API requires and
+    is not set.
+
+    Certificates list customers in part (at least ``id`` and ``customerCode``),
+    hence every field but the code is optional. ``active_certificates`` holds the
+    raw entries and is None unless asked for (``include_active_certificates=True``);
+    ``ship_tos`` and ``bill_tos`` (the linked customers) likewise
+    (``include_ship_tos=True``).
     """
 
     customer_code: str = _api_field("customerCode", _read_str, required=True, writable=True)
@@ -276,15 +313,19 @@ class Customer(_WritableModel):
     attn_name: str | None = _api_field("attnName", _read_str, writable=True)
     alternate_id: str | None = _api_field("alternateId", _read_str, writable=True)
     taxpayer_id_number: str | None = _api_field("taxpayerIdNumber", _read_str, writable=True)
-    is_bill: bool | None = _api_field("isBill", _read_bool, writable=True)
+    is_bill: bool | None = _api_field(
+        "isBill", _read_bool, writable=True, default=True, absent=None
+    )
     is_ship: bool | None = _api_field("isShip", _read_bool, writable=True)
+    company_id: int | None = _api_field("companyId", _read_int, writable=True)
     id: int | None = _api_field("id", _read_int)
-    company_id: int | None = _api_field("companyId", _read_int)
     created_date: datetime | None = _api_field("createdDate", parse_datetime)
     modified_date: datetime | None = _api_field("modifiedDate", parse_datetime)
     active_certificates: tuple[dict, ...] | None = _api_field(
         "activeCertificates", _read_list(_read_object)
     )
+    ship_tos: tuple["Customer", ...] | None = _api_field("shipTos", _read_customers)
+    bill_tos: tuple["Customer", ...] | None = _api_field("billTos", _read_customers)
 
     @property
     def active_certificate_count(self):
@@ -292,6 +333,20 @@ class Customer(_WritableModel):
         if self.active_certificates is None:
             return None
         return len(self.active_certificates)
+
+    def missing_fields(self):
+        """The API names of the fields the API requires that are empty: customerCode,
+        name, line1, city, postalCode, country, and region when the country is the
+        US or Canada (docs/api-reference.md, section 6)."""
+        missing = [
+            api_name
+            for name, api_name in const.REQUIRED_CUSTOMER_FIELDS
+            if _is_blank(getattr(self, name))
+        ]
+        country = (self.country or "").strip().upper()
+        if country in const.COUNTRIES_NEEDING_REGION and _is_blank(self.region):
+            missing.append("region")
+        return tuple(missing)
 
 
 @dataclass(frozen=True)

@@ -674,6 +674,101 @@ def test_paging_without_a_count_stops_at_the_first_short_page():
     assert len(session.calls) == 2
 
 
+def records(first, last):
+    return [{"id": n} for n in range(first, last + 1)]
+
+
+def test_a_server_cap_on_top_does_not_end_the_listing():
+    """Asked for 10, the server answers 4 of 10: the first page's length is its page size."""
+    client, session, _ = make_client(
+        fetch_reply(records(1, 4), count=10),
+        fetch_reply(records(5, 8), count=10),
+        fetch_reply(records(9, 10), count=10),
+    )
+    assert [c.id for c in client.iter_customer_certificates("C1", page_size=10)] == list(
+        range(1, 11)
+    )
+    assert [(c.params["$top"], c.params["$skip"]) for c in session.calls] == [
+        (10, 0),
+        (4, 4),
+        (4, 8),
+    ]
+
+
+def test_a_short_page_in_the_middle_does_not_end_the_listing_either():
+    client, session, _ = make_client(
+        fetch_reply(records(1, 3), count=7),
+        fetch_reply(records(4, 5), count=7),
+        fetch_reply(records(6, 7), count=7),
+    )
+    assert len(list(client.iter_customer_certificates("C1", page_size=3))) == 7
+    assert [c.params["$skip"] for c in session.calls] == [0, 3, 5]
+
+
+def test_an_empty_page_ends_the_listing_whatever_the_count():
+    client, session, _ = make_client(fetch_reply(records(1, 2), count=9), fetch_reply([], count=9))
+    assert len(list(client.iter_customer_certificates("C1", page_size=2))) == 2
+    assert len(session.calls) == 2
+
+
+def next_link_reply(records_, count, link):
+    reply = fetch_reply(records_, count)
+    reply.json["@nextLink"] = link
+    return reply
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        f"{COMPANY}/certificates?$top=2&$skip=2&$orderBy=modifiedDate&$include=customers",
+        f"{BASE_URL}{COMPANY}/certificates?$top=2&$skip=2&$orderBy=modifiedDate&$include=customers",
+    ],
+    ids=["relative", "absolute"],
+)
+def test_next_link_is_followed_on_the_clients_own_host(link):
+    client, session, _ = make_client(
+        next_link_reply(records(1, 2), 3, link), fetch_reply(records(3, 3), count=3)
+    )
+    assert [c.id for c in client.iter_certificates_changed_since(None, page_size=50)] == [1, 2, 3]
+    second = session.calls[1]
+    assert second.url.startswith(f"{BASE_URL}{COMPANY}/certificates?")
+    assert second.params == {
+        "$top": "2",
+        "$skip": "2",
+        "$orderBy": "modifiedDate",
+        "$include": "customers",
+    }
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        f"https://elsewhere.test{COMPANY}/certificates?$top=2&$skip=2",
+        f"http://ecm.example.test{COMPANY}/certificates?$top=2&$skip=2",
+        "/api/v2/companies/1001/customers?$top=2&$skip=2",
+        f"{COMPANY}/certificates",
+    ],
+    ids=["other-host", "other-scheme", "other-path", "no-query"],
+)
+def test_a_next_link_elsewhere_is_ignored_and_paging_goes_on_by_skip(link):
+    client, session, _ = make_client(
+        next_link_reply(records(1, 2), 3, link), fetch_reply(records(3, 3), count=3)
+    )
+    assert len(list(client.iter_certificates_changed_since(None, page_size=2))) == 3
+    assert session.calls[1].url.startswith(BASE_URL + COMPANY + "/certificates?")
+    assert (session.calls[1].params["$top"], session.calls[1].params["$skip"]) == (2, 2)
+
+
+def test_a_next_link_that_repeats_itself_is_followed_once():
+    link = f"{COMPANY}/customers/C1/certificates?$top=2&$skip=2"
+    page = {"value": records(1, 2), "@nextLink": link}  # no @recordsetCount
+    client, session, _ = make_client(
+        Reply(200, page), Reply(200, {**page, "value": records(3, 4)}), Reply(200, {"value": []})
+    )
+    assert len(list(client.iter_customer_certificates("C1", page_size=2))) == 4
+    assert session.calls[2].params["$skip"] == 4
+
+
 @pytest.mark.parametrize("page_size", [0, 1001, "10"])
 def test_bad_page_sizes_are_refused_at_call_time(page_size):
     client, _, _ = make_client()

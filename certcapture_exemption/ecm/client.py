@@ -14,7 +14,7 @@ import logging
 import time
 from contextlib import contextmanager
 from datetime import date, datetime
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from . import const
 from .errors import (
@@ -58,7 +58,8 @@ def _odata_string(value):
 
 
 def _fetch_result(data, method, path):
-    """The records and ``@recordsetCount`` (or None) of a FetchResult."""
+    """The records, ``@recordsetCount`` (or None) and ``@nextLink`` (or None) of a
+    FetchResult."""
     if not isinstance(data, dict) or not isinstance(data.get("value"), list):
         raise ProtocolError(
             "Avalara's answer has no list of records ('value').", method=method, path=path
@@ -68,7 +69,8 @@ def _fetch_result(data, method, path):
         raise ProtocolError(
             "Avalara's answer has a non-numeric @recordsetCount.", method=method, path=path
         )
-    return data["value"], total
+    next_link = data.get("@nextLink")
+    return data["value"], total, next_link if isinstance(next_link, str) else None
 
 
 def _is_int(value):
@@ -243,22 +245,31 @@ class EcmClient:
     def _iter_pages(self, model, path, params, page_size, on_unreadable=None):
         """Records page by page (``$top``/``$skip``), holding one page at a time.
 
-        Arguments are checked now, pages are fetched as the iterator is consumed;
-        it stops at a short page or once ``@recordsetCount`` records were read.
-        A record that cannot be read raises ProtocolError, unless
-        ``on_unreadable(raw_record, error)`` is given: then it is handed the
-        record and the error, and the others go on.
+        Arguments are checked now, pages are fetched as the iterator is consumed
+        (see ``_fetch_pages`` for when it stops). A record that cannot be read
+        raises ProtocolError, unless ``on_unreadable(raw_record, error)`` is given:
+        then it is handed the record and the error, and the others go on.
         """
         _check_page_size(page_size)
         return self._fetch_pages(model, path, params, page_size, on_unreadable)
 
     def _fetch_pages(self, model, path, params, page_size, on_unreadable):
-        skip = 0
+        """The records of every page.
+
+        The next page is the one ``@nextLink`` names when the answer has one (its
+        query, sent to the same path and host), else ``$skip`` moves on by the
+        records read. A page shorter than ``$top`` ends the listing only when the
+        answer has no ``@recordsetCount``: the server may cap ``$top``, and then
+        the first page's length is its page size, kept for the following pages
+        (the exemption calls want pages of equal size). It stops on an empty page
+        and once ``@recordsetCount`` records were read.
+        """
+        top, skip, first = page_size, 0, True
+        query = {**params, "$top": top, "$skip": skip}
+        followed = set()
         while True:
-            data = self._transport.request_json(
-                "GET", path, params={**params, "$top": page_size, "$skip": skip}
-            )
-            records, total = _fetch_result(data, "GET", path)
+            data = self._transport.request_json("GET", path, params=query)
+            records, total, next_link = _fetch_result(data, "GET", path)
             for record in records:
                 try:
                     item = model.from_api(record)
@@ -269,8 +280,47 @@ class EcmClient:
                     continue
                 yield item
             skip += len(records)
-            if len(records) < page_size or (total is not None and skip >= total):
+            if not records or (total is not None and skip >= total):
                 return
+            following = self._next_link_query(next_link, path)
+            if following is not None and next_link not in followed:
+                followed.add(next_link)
+                query, first = following, False
+                continue
+            if len(records) < top:
+                if total is None:
+                    return
+                if first:
+                    _logger.info(
+                        "Avalara answered %d of %d records asked for on %s: paging by %d",
+                        len(records),
+                        top,
+                        path,
+                        len(records),
+                    )
+                    top = len(records)
+            first = False
+            query = {**params, "$top": top, "$skip": skip}
+
+    def _next_link_query(self, next_link, path):
+        """The query options of an ``@nextLink`` that names this listing (``path``, on
+        the client's own host or relative to it), else None. Only its query is used:
+        the request goes to the client's own base URL and path, so a link elsewhere
+        never receives the credentials."""
+        if not next_link:
+            return None
+        try:
+            link = urlsplit(next_link)
+        except ValueError:
+            return None
+        base = urlsplit(self._transport.base_url)
+        if (link.scheme or link.netloc) and (
+            link.scheme.lower() != base.scheme or link.netloc.lower() != base.netloc.lower()
+        ):
+            return None
+        if not link.query or not unquote(link.path).endswith(unquote(path)):
+            return None
+        return dict(parse_qsl(link.query, keep_blank_values=True))
 
     # --- account and company -----------------------------------------------------------
 
@@ -282,7 +332,7 @@ class EcmClient:
         """The AvaTax company with this code, or None: its ``id`` is the ``company_id``."""
         params = {"$filter": f"companyCode eq {_odata_string(company_code)}"}
         data = self._transport.request_json("GET", const.COMPANIES_PATH, params=params)
-        records, _total = _fetch_result(data, "GET", const.COMPANIES_PATH)
+        records, _total, _next_link = _fetch_result(data, "GET", const.COMPANIES_PATH)
         return Company.from_api(records[0]) if records else None
 
     def certificate_setup(self):

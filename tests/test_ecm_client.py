@@ -345,6 +345,65 @@ def test_changed_since_filters_in_utc_orders_and_includes_customers():
     assert "$filter" not in session.calls[1].params
 
 
+def invalid_operation():
+    details = [{"code": "InvalidExemptionOperation", "number": 1212, "description": "gt"}]
+    return error_reply(400, "InvalidExemptionOperation", "Operation not supported", details)
+
+
+def test_a_refused_gt_filter_falls_back_to_ge_and_drops_what_is_at_the_watermark():
+    watermark = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    at_watermark = {"id": 1, "modifiedDate": "2024-01-01T12:00:00.1234567Z"}  # the 7th digit
+    later = {"id": 2, "modifiedDate": "2024-01-01T12:00:00.1234580Z"}
+    client, session, _ = make_client(
+        invalid_operation(),
+        fetch_reply([at_watermark, later]),
+        fetch_reply([at_watermark, later]),
+    )
+    assert [c.id for c in client.iter_certificates_changed_since(watermark)] == [2]
+    filters = [call.params["$filter"] for call in session.calls]
+    assert filters == [
+        "modifiedDate gt '2024-01-01T12:00:00.123456Z'",
+        "modifiedDate ge '2024-01-01T12:00:00.123456Z'",
+    ]
+    # The client remembers: the next listing asks with ge at once.
+    naive = watermark.replace(tzinfo=None)
+    assert [c.id for c in client.iter_certificates_changed_since(naive)] == [2]
+    assert session.calls[2].params["$filter"].startswith("modifiedDate ge ")
+    assert len(session.calls) == 3
+
+
+def test_other_refusals_of_the_filter_are_raised():
+    client, session, _ = make_client(error_reply(400, "MalformedFilterException", "bad"))
+    with pytest.raises(ValidationError) as caught:
+        list(client.iter_certificates_changed_since(datetime(2024, 1, 1)))
+    assert caught.value.code == "MalformedFilterException" and len(session.calls) == 1
+
+
+def test_changed_since_needs_a_datetime():
+    client, session, _ = make_client()
+    with pytest.raises(ValueError):
+        client.iter_certificates_changed_since(date(2024, 1, 1))
+    assert session.calls == []
+
+
+def test_iter_invitations_falls_back_to_ge_too():
+    since = datetime(2024, 6, 1, 9, 0, tzinfo=timezone.utc)
+    client, session, _ = make_client(
+        invalid_operation(),
+        fetch_reply(
+            [
+                {"id": 1, "customerCode": "C1", "date": "2024-06-01T09:00:00Z"},
+                {"id": 2, "customerCode": "C1", "date": "2024-06-01T09:00:01Z"},
+            ]
+        ),
+    )
+    found = client.iter_invitations(customer_code="C1", created_since=since)
+    assert [i.id for i in found] == [2]
+    assert session.calls[1].params["$filter"] == (
+        "customerCode eq 'C1' and date ge '2024-06-01T09:00:00Z'"
+    )
+
+
 def test_invitation_body_and_answer():
     client, session, _ = make_client(
         Reply(200, INVITATION_JSON), Reply(200, {"id": 5, "requestLink": "https://x/up"})

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import time
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from . import const
@@ -169,6 +169,8 @@ class EcmClient:
         )
         self.company_id = company_id
         self.max_pdf_bytes = max_pdf_bytes
+        #: Date fields whose ``gt`` filter the API refused: asked with ``ge`` since.
+        self._gt_refused = set()
 
     def __repr__(self):
         return (
@@ -301,6 +303,64 @@ class EcmClient:
                     top = len(records)
             first = False
             query = {**params, "$top": top, "$skip": skip}
+
+    def _iter_pages_since(
+        self, model, path, params, since_filter, page_size, *, clauses=(), on_unreadable=None
+    ):
+        """``_iter_pages`` of the records whose date field is after a moment.
+
+        ``since_filter`` is (API field, model attribute, moment). The filter is
+        ``<field> gt '<moment>'`` (after ``clauses``, joined by ``and``); if the API
+        refuses the operation on the first page (``InvalidExemptionOperation``), it is
+        ``ge`` from then on for this field, and the records at the moment or before
+        are dropped here.
+        """
+        api_field, attribute, since = since_filter
+        if not isinstance(since, datetime):
+            raise ValueError(f"the moment to list {api_field} after must be a datetime")
+        _check_page_size(page_size)
+        return self._fetch_pages_since(
+            model, path, params, since_filter, page_size, clauses, on_unreadable
+        )
+
+    def _fetch_pages_since(
+        self, model, path, params, since_filter, page_size, clauses, on_unreadable
+    ):
+        api_field, attribute, since = since_filter
+        literal = _odata_string(format_datetime(since))
+
+        def pages(operation):
+            text = " and ".join((*clauses, f"{api_field} {operation} {literal}"))
+            return self._fetch_pages(
+                model, path, {**params, "$filter": text}, page_size, on_unreadable
+            )
+
+        if api_field not in self._gt_refused:
+            after = pages("gt")
+            try:
+                first = next(after)
+            except StopIteration:
+                return
+            except ValidationError as err:
+                if err.code != const.ERROR_INVALID_EXEMPTION_OPERATION:
+                    raise
+                _logger.warning(
+                    "Avalara refused '%s gt' on %s (%s): asking with 'ge' from now on",
+                    api_field,
+                    path,
+                    err.code,
+                )
+                self._gt_refused.add(api_field)
+            else:
+                yield first
+                yield from after
+                return
+        moment = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+        for item in pages("ge"):
+            stamp = getattr(item, attribute)
+            if stamp is not None and stamp <= moment:
+                continue  # at the watermark: the caller has it already
+            yield item
 
     def _next_link_query(self, next_link, path):
         """The query options of an ``@nextLink`` that names this listing (``path``, on
@@ -500,12 +560,27 @@ class EcmClient:
     def iter_certificates_changed_since(self, since, *, page_size=100, on_unreadable=None):
         """Certificates modified after ``since`` (all if None), oldest change first, with
         their customers. A naive ``since`` is taken as UTC. ``on_unreadable``: see
-        ``_iter_pages`` (a pull skips a bad certificate instead of stopping)."""
+        ``_iter_pages`` (a pull skips a bad certificate instead of stopping).
+
+        ``since`` is the caller's watermark: the ``modified_date`` of the last
+        certificate it took in, having taken in every certificate of that same
+        moment. The filter is ``modifiedDate gt '<since>'``. Should the API refuse
+        ``gt`` (``InvalidExemptionOperation``), the client asks with ``ge`` instead
+        and drops the certificates modified at ``since`` or before (compared to the
+        microsecond: those are the ones the caller already has), and keeps asking
+        with ``ge`` for as long as it lives.
+        """
         params = {"$include": const.INCLUDE_CUSTOMERS, "$orderBy": "modifiedDate"}
-        if since is not None:
-            params["$filter"] = f"modifiedDate gt {_odata_string(format_datetime(since))}"
-        return self._iter_pages(
-            Certificate, self._company_path("certificates"), params, page_size, on_unreadable
+        path = self._company_path("certificates")
+        if since is None:
+            return self._iter_pages(Certificate, path, params, page_size, on_unreadable)
+        return self._iter_pages_since(
+            Certificate,
+            path,
+            params,
+            ("modifiedDate", "modified_date", since),
+            page_size,
+            on_unreadable=on_unreadable,
         )
 
     def get_certificate(self, certificate_id, *, include_customers=True):
@@ -650,21 +725,25 @@ class EcmClient:
         ``customer_code`` keeps those of one customer (``$filter=customerCode eq``;
         the code is also compared exactly here, as codes are case-sensitive) and
         ``created_since`` those made after that moment (``date gt``, a naive
-        datetime is taken as UTC). The records come in the API's own order.
+        datetime is taken as UTC; ``ge``, dropping the requests made at that moment,
+        if the API refuses ``gt``, as ``iter_certificates_changed_since`` does). The
+        records come in the API's own order.
         """
         clauses = []
         if customer_code is not None:
             if not isinstance(customer_code, str):
                 raise ValueError("customer_code must be a string or None")
             clauses.append(f"customerCode eq {_odata_string(customer_code)}")
+        path = self._company_path("certexpressinvites")
         if created_since is not None:
             if not isinstance(created_since, datetime):
                 raise ValueError("created_since must be a datetime or None")
-            clauses.append(f"date gt {_odata_string(format_datetime(created_since))}")
-        params = {"$filter": " and ".join(clauses)} if clauses else {}
-        pages = self._iter_pages(
-            Invitation, self._company_path("certexpressinvites"), params, page_size
-        )
+            pages = self._iter_pages_since(
+                Invitation, path, {}, ("date", "date", created_since), page_size, clauses=clauses
+            )
+        else:
+            params = {"$filter": " and ".join(clauses)} if clauses else {}
+            pages = self._iter_pages(Invitation, path, params, page_size)
         if customer_code is None:
             return pages
         return (invitation for invitation in pages if invitation.customer_code == customer_code)

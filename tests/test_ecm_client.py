@@ -345,6 +345,43 @@ def test_changed_since_filters_in_utc_orders_and_includes_customers():
     assert "$filter" not in session.calls[1].params
 
 
+def test_a_download_request_sends_no_recipient_and_gives_its_link_once_ready():
+    answer = [
+        {
+            "status": "Ready",
+            "invitation": {"id": 6, "deliveryMethod": "Download", "requestLink": "https://x/up"},
+        }
+    ]
+    client, session, _ = make_client(Reply(201, answer))
+    result = client.create_invitation("C1", None, [89], delivery_method="Download")
+    assert result.upload_link == "https://x/up" and not result.is_sent
+    assert session.calls[0].kwargs["json"] == [
+        {
+            "exposureZones": [89],
+            "exemptReasons": [],
+            "deliveryMethod": "Download",
+            "coverLetterTitle": "STANDARD_REQUEST",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "recipient, method, problem",
+    [
+        (None, "Email", "recipient"),
+        ("  ", "Email", "recipient"),
+        ("ap@acme.test", "Carrier pigeon", "delivery_method"),
+        ("ap@acme.test", "email", "delivery_method"),
+        (42, "Download", "recipient"),
+    ],
+)
+def test_create_invitation_refuses_bad_arguments_before_sending(recipient, method, problem):
+    client, session, _ = make_client()
+    with pytest.raises(ValueError, match=problem):
+        client.create_invitation("C1", recipient, [89], delivery_method=method)
+    assert session.calls == []
+
+
 def invalid_operation():
     details = [{"code": "InvalidExemptionOperation", "number": 1212, "description": "gt"}]
     return error_reply(400, "InvalidExemptionOperation", "Operation not supported", details)

@@ -411,6 +411,66 @@ def test_invitation_result_and_ready_state():
         InvitationResult.from_api({"status": "Ready"})
 
 
+def invitation_result(status, delivery, email_status=None, link="https://x.test/up/1"):
+    return InvitationResult.from_api(
+        {
+            "status": status,
+            "invitation": {
+                "id": 5,
+                "deliveryMethod": delivery,
+                "emailStatus": email_status,
+                "requestLink": link,
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "status, delivery, email_status, link, sent, upload_link",
+    [
+        # Email: the email carries the link; the state comes from emailStatus.
+        ("InProgress", "Email", None, None, False, None),
+        ("Ready", "Email", None, None, False, None),
+        ("Ready", "Email", "Sent", None, True, None),
+        ("Ready", "Email", "sent", "https://x.test/up/1", True, None),  # link not usable
+        # Download: the link is usable once Ready, and no email is sent.
+        ("InProgress", "Download", None, None, False, None),
+        ("InProgress", "Download", None, "https://x.test/up/1", False, None),
+        ("Ready", "Download", None, "https://x.test/up/1", False, "https://x.test/up/1"),
+        ("Ready", "Fax", None, "https://x.test/up/1", False, None),
+    ],
+)
+def test_an_invitation_is_sent_by_its_email_or_usable_by_its_download_link(
+    status, delivery, email_status, link, sent, upload_link
+):
+    result = invitation_result(status, delivery, email_status, link)
+    assert result.is_sent is sent and result.invitation.is_sent is sent
+    assert result.upload_link == upload_link
+
+
+def test_an_invitation_read_alone_has_no_status_its_download_link_counts():
+    """GET answers no status: a Download request's link is there once it is Ready."""
+    download = Invitation.from_api(
+        {"id": 5, "deliveryMethod": "Download", "requestLink": "https://x.test/up/1"}
+    )
+    assert download.upload_link == "https://x.test/up/1" and not download.is_sent
+    email = Invitation.from_api(
+        {"id": 5, "deliveryMethod": "Email", "emailStatus": "Sent", "requestLink": "https://x"}
+    )
+    assert email.upload_link is None and email.is_sent
+    assert Invitation(5).upload_link is None and not Invitation(5).is_sent
+
+
+def test_a_download_request_body_leaves_the_recipient_out():
+    request = InvitationRequest(None, (89,), (), "Download")
+    assert request.to_api(omit_none=True) == {
+        "exposureZones": [89],
+        "exemptReasons": [],
+        "deliveryMethod": "Download",
+        "coverLetterTitle": "STANDARD_REQUEST",
+    }
+
+
 def test_invitation_request_body_uses_ids_and_enum_strings():
     body = InvitationRequest("ap@acme.test", (89,), ()).to_api()
     assert body == {

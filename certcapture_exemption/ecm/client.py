@@ -697,7 +697,14 @@ class EcmClient:
         delivery_method=const.DELIVERY_EMAIL,
         cover_letter_title=const.COVER_LETTER_STANDARD,
     ):
-        """Ask the customer for a certificate (an email with an upload link, by default).
+        """Ask the customer for a certificate; returns the ``InvitationResult``.
+
+        ``delivery_method`` is ``Email`` (the default: Avalara emails ``recipient``
+        the upload link; ``is_sent`` tells when it went out), ``Download`` (no email:
+        the caller hands the customer ``upload_link``, there once the request is
+        Ready; ``recipient`` may be None) or ``Fax`` (the number on file). An unknown
+        method, or an Email request without recipient, raises ValueError, sending
+        nothing.
 
         A request is not idempotent, so after a failure that may have taken effect
         (``may_have_taken_effect``) it is not sent again: the error is raised and
@@ -706,8 +713,14 @@ class EcmClient:
         ``customer_code`` and ``created_since``) and look for one with the same
         recipient, exposure zones and delivery method.
         """
+        if delivery_method not in const.DELIVERY_METHODS:
+            raise ValueError(f"delivery_method must be one of {', '.join(const.DELIVERY_METHODS)}")
+        if recipient is not None and not isinstance(recipient, str):
+            raise ValueError("recipient must be an email address or None")
+        if delivery_method == const.DELIVERY_EMAIL and not (recipient or "").strip():
+            raise ValueError("an Email request needs a recipient address")
         request = InvitationRequest(
-            recipient,
+            recipient or None,
             tuple(exposure_zone_ids),
             tuple(exempt_reason_ids),
             delivery_method,
@@ -716,7 +729,7 @@ class EcmClient:
         return self._post_one(
             InvitationResult,
             self._company_path("customers", customer_code, "certexpressinvites"),
-            request.to_api(),
+            request.to_api(omit_none=True),
         )
 
     def iter_invitations(self, *, customer_code=None, created_since=None, page_size=100):
@@ -749,7 +762,8 @@ class EcmClient:
         return (invitation for invitation in pages if invitation.customer_code == customer_code)
 
     def get_invitation(self, customer_code, invitation_id):
-        """A certificate request; its ``request_link`` is set once Avalara made it Ready."""
+        """A certificate request: ``is_sent`` (Email) or ``upload_link`` (Download) says
+        whether it reached the customer."""
         return self._get(
             Invitation,
             self._company_path("customers", customer_code, "certexpressinvites", invitation_id),

@@ -78,6 +78,9 @@ DELIVERY_EMAIL = "Email"
 DELIVERY_FAX = "Fax"
 DELIVERY_DOWNLOAD = "Download"
 DELIVERY_METHODS = (DELIVERY_EMAIL, DELIVERY_FAX, DELIVERY_DOWNLOAD)
+#: ``emailStatus`` once the email of an Email request went out (the only value the
+#: SDK names; what it says before is unknown).
+EMAIL_SENT = "Sent"
 
 #: What CustomerModel requires on create (python name, API name); the region too in
 #: the US and Canada (CustomerModel.ts and CustomerModel.cs).

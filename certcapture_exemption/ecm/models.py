@@ -464,9 +464,13 @@ class CertificateRequest:
 
 @dataclass(frozen=True)
 class InvitationRequest(_WritableModel):
-    """Body of a CertExpress certificate request (CreateCertExpressInvitation)."""
+    """Body of a CertExpress certificate request (CreateCertExpressInvitation).
 
-    recipient: str = _api_field("recipient", _read_str, required=True, writable=True)
+    ``recipient`` is the email address of an ``Email`` request; a ``Download`` request
+    (a link the caller hands over itself) and a ``Fax`` one (the number on file) need
+    none, and a None recipient is left out of the body."""
+
+    recipient: str | None = _api_field("recipient", _read_str, writable=True)
     exposure_zone_ids: tuple[int, ...] = _api_field(
         "exposureZones", _read_list(_read_int), writable=True, default=()
     )
@@ -481,14 +485,23 @@ class InvitationRequest(_WritableModel):
     )
 
 
+def _same_word(value, expected):
+    return isinstance(value, str) and value.strip().lower() == expected.lower()
+
+
 @dataclass(frozen=True)
 class Invitation(_ApiModel):
-    """A CertExpress request; ``request_link`` (the upload page) is set once it is Ready.
+    """A CertExpress request.
 
     ``date`` is when the request was made. ``id``, ``customer_code``, ``recipient``,
     ``exposure_zones``, ``delivery_method`` and ``date`` are what tells two requests
-    apart (see ``EcmClient.iter_invitations``); GET answers no Ready/InProgress status,
-    ``email_status`` says ``Sent`` once an Email request went out.
+    apart (see ``EcmClient.iter_invitations``). GET answers no Ready/InProgress
+    status; what says the request reached the customer depends on its delivery:
+
+    - ``Email``: ``is_sent`` (``email_status`` is ``Sent`` once the email went out);
+      the email carries the link, and ``request_link`` is not to be handed out;
+    - ``Download``: ``upload_link``, the page the caller shows the customer, which
+      the API gives only for a Download request once it is Ready.
     """
 
     id: int = _api_field("id", _read_int, required=True)
@@ -503,6 +516,22 @@ class Invitation(_ApiModel):
     date: datetime | None = _api_field("date", parse_datetime)
     request_link: str | None = _api_field("requestLink", _read_str)
 
+    @property
+    def is_sent(self):
+        """An Email request whose email went out (``emailStatus`` ``Sent``)."""
+        return _same_word(self.delivery_method, const.DELIVERY_EMAIL) and _same_word(
+            self.email_status, const.EMAIL_SENT
+        )
+
+    @property
+    def upload_link(self):
+        """The CertExpress link to hand the customer: ``request_link`` of a Download
+        request (the API fills it once the request is Ready), else None: the link of
+        an Email or Fax request is not to be used (CertExpressInvitationModel.cs)."""
+        if _same_word(self.delivery_method, const.DELIVERY_DOWNLOAD) and self.request_link:
+            return self.request_link
+        return None
+
 
 @dataclass(frozen=True)
 class InvitationResult(_ApiModel):
@@ -513,4 +542,15 @@ class InvitationResult(_ApiModel):
 
     @property
     def is_ready(self):
-        return self.status == const.INVITATION_READY
+        """The CertExpress page is built (``Ready``); ``InProgress``: ask again later."""
+        return _same_word(self.status, const.INVITATION_READY)
+
+    @property
+    def is_sent(self):
+        """An Email request whose email already went out (see ``Invitation.is_sent``)."""
+        return self.invitation.is_sent
+
+    @property
+    def upload_link(self):
+        """The link to hand the customer: only for a Download request that is Ready."""
+        return self.invitation.upload_link if self.is_ready else None

@@ -325,6 +325,16 @@ def test_query_parameters_of_each_read():
     assert session.calls[3].params == {"$filter": "companyCode eq 'O''NEIL'"}
 
 
+def test_an_unknown_exemption_status_is_logged_and_not_exempt(caplog):
+    client, _, _ = make_client(Reply(200, {"status": "Partial"}), Reply(200, {"status": "EXEMPT"}))
+    with caplog.at_level(logging.WARNING, logger="certcapture_exemption.ecm"):
+        assert not client.get_exemption_status("C1", "WA").is_exempt
+        assert client.get_exemption_status("C1", "WA").is_exempt
+    assert [r.getMessage() for r in caplog.records] == [
+        "Avalara answered the unknown exemption status 'Partial' for US/WA: taken as not exempt"
+    ]
+
+
 def test_find_company_returns_none_when_no_company_has_the_code():
     client, _, _ = make_client(fetch_reply([]))
     assert client.find_company("NOPE") is None

@@ -368,6 +368,22 @@ def test_status_properties():
     assert not not_exempt.is_exempt and not_exempt.certificate is None
 
 
+@pytest.mark.parametrize(
+    "status, exempt, known",
+    [
+        ("Exempt", True, True),
+        ("EXEMPT", True, True),
+        ("exempt", True, True),
+        ("NotExempt", False, True),
+        ("notexempt", False, True),
+        ("Pending", False, False),
+    ],
+)
+def test_exemption_status_is_compared_without_case(status, exempt, known):
+    answer = ExemptionStatus.from_api({"status": status})
+    assert answer.is_exempt is exempt and answer.is_known_status is known
+
+
 def test_ping_and_company():
     ping = PingResult.from_api(
         {

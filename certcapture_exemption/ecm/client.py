@@ -541,11 +541,20 @@ class EcmClient:
 
     def get_exemption_status(self, customer_code, region, country="US"):
         """Whether the customer is exempt in ``country``/``region`` (a state code), and by
-        which certificate."""
-        return self._get(
+        which certificate. A status other than Exempt/NotExempt is logged (a warning):
+        it counts as not exempt."""
+        status = self._get(
             ExemptionStatus,
             self._company_path("customers", customer_code, "certificates", country, region),
         )
+        if not status.is_known_status:
+            _logger.warning(
+                "Avalara answered the unknown exemption status %r for %s/%s: taken as not exempt",
+                status.status,
+                country,
+                region,
+            )
+        return status
 
     def iter_customer_certificates(self, customer_code, *, include_customers=False, page_size=100):
         """Every certificate of the customer, one page of ``page_size`` fetched at a time."""

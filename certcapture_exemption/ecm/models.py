@@ -278,6 +278,11 @@ def _is_blank(value):
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _same_word(value, expected):
+    """An enum value the API sent, compared without case or surrounding spaces."""
+    return isinstance(value, str) and value.strip().lower() == expected.lower()
+
+
 @dataclass(frozen=True)
 class Customer(_WritableModel):
     """A CertCapture customer, keyed by its case-sensitive ``customer_code``.
@@ -407,7 +412,14 @@ class ExemptionStatus(_ApiModel):
 
     @property
     def is_exempt(self):
-        return self.status == const.EXEMPT
+        """``Exempt``, compared without case (as Avalara's nopCommerce plugin does);
+        any other value, known (``NotExempt``) or not, is not exempt."""
+        return _same_word(self.status, const.EXEMPT)
+
+    @property
+    def is_known_status(self):
+        """Whether ``status`` is one of the values the project knows (Exempt, NotExempt)."""
+        return any(_same_word(self.status, known) for known in (const.EXEMPT, const.NOT_EXEMPT))
 
 
 def _date_text(value):
@@ -483,10 +495,6 @@ class InvitationRequest(_WritableModel):
     cover_letter_title: str = _api_field(
         "coverLetterTitle", _read_str, writable=True, default=const.COVER_LETTER_STANDARD
     )
-
-
-def _same_word(value, expected):
-    return isinstance(value, str) and value.strip().lower() == expected.lower()
 
 
 @dataclass(frozen=True)

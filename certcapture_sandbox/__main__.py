@@ -42,7 +42,23 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CODE",
-        help="company whose certificate storage is not set up (repeatable)",
+        help="company whose certificate storage is not set up: CertificatesNotSetup until a "
+        "setup request (repeatable)",
+    )
+    parser.add_argument(
+        "--provisioning-failed",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="company whose automatic provisioning failed: AccountNotProvisioned until a "
+        "setup request (repeatable)",
+    )
+    parser.add_argument(
+        "--setup-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how long a setup request stays InProgress (default 0)",
     )
     parser.add_argument("--state-file", metavar="PATH", help="keep the data in this JSON file")
     parser.add_argument(
@@ -86,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             license_key=args.license_key,
             company_codes=tuple(args.company_codes or DEFAULTS.company_codes),
             not_provisioned=tuple(args.not_provisioned),
+            provisioning_failed=tuple(args.provisioning_failed),
+            setup_delay=args.setup_delay,
             invite_ready_delay=args.invite_ready_delay,
             state_file=args.state_file,
         )

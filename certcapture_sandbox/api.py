@@ -77,7 +77,14 @@ def list_companies(call: Call) -> Response:
 
 
 def certificate_setup(call: Call, company: Company) -> Response:
-    return json_response(setup_json(company, call.config.account_id))
+    status = call.store.setup_status(company.id)
+    return json_response(setup_json(company, call.config.account_id, status))
+
+
+def request_certificate_setup(call: Call, company: Company) -> Response:
+    """RequestCertificateSetup: no body; starts provisioning, answers the status."""
+    status = call.store.request_setup(company.id, call.config.setup_delay)
+    return json_response(setup_json(company, call.config.account_id, status))
 
 
 def get_customer(call: Call, company: Company, customer_code: str) -> Response:

@@ -36,6 +36,7 @@ ROUTES = (
     Route("GET", "/api/v2/definitions/certificateexposurezones", api.list_exposure_zones),
     Route("GET", "/api/v2/definitions/certificateexemptreasons", api.list_exempt_reasons),
     Route("GET", COMPANY + "/certificates/setup", api.certificate_setup),
+    Route("POST", COMPANY + "/certificates/setup", api.request_certificate_setup),
     Route("GET", COMPANY + "/certificates", api.list_certificates, needs_ecm=True),
     Route("POST", COMPANY + "/certificates", api.create_certificates, needs_ecm=True),
     Route("GET", CERTIFICATE, api.get_certificate, needs_ecm=True),
@@ -183,13 +184,18 @@ class SandboxApp:
         company = self.store.company(company_id)
         if company is None:
             raise not_found("Company", company_id)
-        if needs_ecm and not company.provisioned:
-            raise ApiError(
-                400,
-                "CertCaptureNotConfiguredError",
-                f"Exemption certificate storage is not set up for company {company.code}.",
-                target="companyId",
-            )
+        if needs_ecm and not self.store.is_provisioned(company.id):
+            if company.setup_error == "AccountNotProvisioned":
+                message = (
+                    f"Automatic provisioning of exemption certificates failed for company "
+                    f"{company.code}; Avalara has been notified."
+                )
+            else:
+                message = (
+                    f"Exemption certificate storage is not set up for company {company.code}: "
+                    "call RequestCertificateSetup."
+                )
+            raise ApiError(400, company.setup_error, message, target="companyId")
         return company
 
 

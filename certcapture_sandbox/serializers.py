@@ -52,12 +52,9 @@ def company_json(company: Company) -> dict:
     return {"id": company.id, "companyCode": company.code, "name": company.name}
 
 
-def setup_json(company: Company, account_id: str) -> dict:
-    return {
-        "status": "Provisioned" if company.provisioned else "NotProvisioned",
-        "accountId": int(account_id),
-        "companyId": company.id,
-    }
+def setup_json(company: Company, account_id: str, status: str) -> dict:
+    """ProvisionStatusModel: ``status`` is Provisioned, InProgress or NotProvisioned."""
+    return {"status": status, "accountId": int(account_id), "companyId": company.id}
 
 
 def zone_json(zone: ExposureZone) -> dict:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .clock import ONE_MILLISECOND, format_datetime, parse_datetime, utc_now
 from .config import Company, SandboxConfig
-from .errors import ApiError, not_found
+from .errors import ApiError, not_found, unknown_customer
 
 STATE_FORMAT = "certcapture-sandbox-state"
 STATE_VERSION = 1
@@ -53,6 +53,27 @@ class Store:
 
     def company_by_code(self, code: str) -> Company | None:
         return next((c for c in self.companies if c.code == code), None)
+
+    def setup_status(self, company_id: int) -> str:
+        """``Provisioned``, ``InProgress`` (a setup request is under way) or
+        ``NotProvisioned`` (ProvisionStatusModel / CertCaptureProvisionStatus)."""
+        with self._lock:
+            ready_at = self._setup.get(company_id)
+        if ready_at is None:
+            return "NotProvisioned"
+        return "Provisioned" if ready_at <= time.time() else "InProgress"
+
+    def is_provisioned(self, company_id: int) -> bool:
+        return self.setup_status(company_id) == "Provisioned"
+
+    def request_setup(self, company_id: int, delay: float) -> str:
+        """RequestCertificateSetup: start provisioning (done ``delay`` seconds from
+        now) unless it is done or under way; the status after the request."""
+        with self._lock:
+            if self._setup.get(company_id) is None:
+                self._setup[company_id] = time.time() + delay
+                self._save()
+        return self.setup_status(company_id)
 
     # -- whole state -------------------------------------------------------
 
@@ -320,12 +341,17 @@ class Store:
         self._invitations: dict[int, dict] = {}
         self._next_ids = dict(FIRST_IDS)
         self._last_stamp: str | None = None
+        #: company id -> time.time() at which its certificate storage is (or will be)
+        #: set up; None: never asked for.
+        self._setup: dict[int, float | None] = {
+            company.id: 0.0 if company.provisioned else None for company in self.companies
+        }
 
     def _customer_id(self, company_id: int, code: str) -> int:
         try:
             return self._customer_ids[(company_id, code)]
         except KeyError:
-            raise not_found("Customer", code) from None
+            raise unknown_customer(code) from None
 
     def _take_id(self, kind: str) -> int:
         value = self._next_ids[kind]
@@ -359,6 +385,7 @@ class Store:
                 for key, value in self._attachments.items()
             },
             "invitations": list(self._invitations.values()),
+            "setup": {str(key): value for key, value in self._setup.items()},
         }
         self._path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{self._path.name}.", dir=self._path.parent)
@@ -387,3 +414,6 @@ class Store:
             int(key): base64.b64decode(value) for key, value in state["attachments"].items()
         }
         self._invitations = {i["id"]: i for i in state["invitations"]}
+        for key, value in (state.get("setup") or {}).items():
+            if int(key) in self._setup:
+                self._setup[int(key)] = value

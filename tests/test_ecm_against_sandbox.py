@@ -19,6 +19,7 @@ from certcapture_exemption.ecm import (
     Customer,
     EcmClient,
     NotFoundError,
+    NotProvisionedError,
     ProtocolError,
     RateLimitedError,
     RequestTimeoutError,
@@ -42,7 +43,8 @@ DELAY_SECONDS, READ_TIMEOUT = 1.0, 0.3
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with SandboxServer(SandboxConfig(), host="127.0.0.1", port=0) as server:
+    config = SandboxConfig(not_provisioned=("NOECM",), provisioning_failed=("FAILED",))
+    with SandboxServer(config, host="127.0.0.1", port=0) as server:
         yield server
 
 
@@ -147,6 +149,40 @@ def test_ping_and_company_resolution(sandbox, make_client):
     assert client.find_company("NO-SUCH-COMPANY") is None
     client.company_id = company.id
     assert client.certificate_setup().is_provisioned
+
+
+@pytest.mark.parametrize(
+    "company, code", [("NOECM", "CertificatesNotSetup"), ("FAILED", "AccountNotProvisioned")]
+)
+def test_a_company_without_certificate_storage_until_an_administrator_asks_for_it(
+    sandbox, make_client, company, code
+):
+    client = make_client(company_id=sandbox.company_id(company))
+    assert client.certificate_setup().status == "NotProvisioned"
+    with pytest.raises(NotProvisionedError) as caught:
+        client.get_customer(CODE)
+    assert caught.value.code == code and caught.value.details[0]["number"] in (1205, 1216)
+    assert client.request_certificate_setup().is_provisioned
+    assert client.certificate_setup().is_provisioned
+    assert client.create_customer(customer()).customer_code == CODE
+
+
+def test_an_unknown_customer_is_a_not_found_error_in_certcaptures_words(client):
+    """The sandbox answers as Avalara does (404 CertificatesError, 1203): the add-on's
+    recoveries catch NotFoundError, with CertCapture's text as the message."""
+    with pytest.raises(NotFoundError) as caught:
+        client.update_customer(customer("GONE"))
+    error = caught.value
+    assert (error.code, error.status) == ("CertificatesError", 404)
+    assert "GONE" in error.message and "not found" in error.message
+    for call in (
+        lambda: client.get_customer("GONE"),
+        lambda: list(client.iter_customer_certificates("GONE")),
+        lambda: client.get_exemption_status("GONE", "WA"),
+        lambda: client.create_invitation("GONE", "ap@acme.test", [48]),
+    ):
+        with pytest.raises(NotFoundError):
+            call()
 
 
 def test_customer_lifecycle_with_an_awkward_code(client):

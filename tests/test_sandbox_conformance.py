@@ -95,7 +95,50 @@ INVITATION_KEYS = {
     "requestLink",
 }
 ERROR_KEYS = {"code", "message", "target", "details"}
-ERROR_DETAIL_KEYS = {"code", "number", "message", "description", "severity"}
+ERROR_DETAIL_KEYS = {
+    "code",
+    "number",
+    "message",
+    "description",
+    "faultCode",
+    "helpLink",
+    "refersTo",
+    "severity",
+}
+#: ErrorTargetCode.cs
+ERROR_TARGETS = {
+    "Unknown",
+    "HttpRequest",
+    "HttpRequestHeaders",
+    "IncorrectData",
+    "AvaTaxApiServer",
+    "AvalaraIdentityServer",
+    "CustomerAccountSetup",
+}
+#: The ErrorCodeId numbers of the .NET SDK (src/enums/ErrorCodeId.cs), written out here
+#: on purpose rather than read from the sandbox.
+ERROR_NUMBERS = {
+    "EntityNotFoundError": 4,
+    "ValueRequiredError": 5,
+    "AuthenticationException": 30,
+    "ValidationException": 32,
+    "DuplicateEntry": 193,
+    "InternalServerError": 209,
+    "CertificatesError": 1203,
+    "CertificatesNotSetup": 1205,
+    "InvalidExemptionOperation": 1212,
+    "AccountNotProvisioned": 1216,
+    "ExemptionPaginationLimits": 1218,
+    "CustomerCantBeBothShipToAndBillTo": 1220,
+    "BillToCustomerExpected": 1221,
+    "ShipToCustomerExpected": 1222,
+    "RequestLimitExceeded": 1715,
+    "NotFound": 4001,
+    "RateLimitExceeded": 4011,
+    "NoHealthySite": 4012,
+    "ServiceDisconnected": 4014,
+    "ServiceTimeout": 4015,
+}
 CERTIFICATE_STATUSES = {
     "COMPLETE",
     "PENDING",
@@ -119,7 +162,11 @@ SMALL_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 
 
 @pytest.fixture(scope="module")
 def sandbox():
-    config = SandboxConfig(company_codes=("DEFAULT", "OTHER"), not_provisioned=("NOECM",))
+    config = SandboxConfig(
+        company_codes=("DEFAULT", "OTHER"),
+        not_provisioned=("NOECM",),
+        provisioning_failed=("FAILED",),
+    )
     with SandboxServer(config, host="127.0.0.1", port=0) as server:
         yield server
 
@@ -195,12 +242,15 @@ def assert_error(response, status, code):
     assert set(error) == ERROR_KEYS
     assert error["code"] == code
     assert isinstance(error["message"], str) and error["message"]
-    assert error["target"] is None or isinstance(error["target"], str)
+    assert error["target"] in ERROR_TARGETS
     assert error["details"], "details must not be empty"
     for detail in error["details"]:
         assert set(detail) == ERROR_DETAIL_KEYS
-        assert detail["code"] == code and isinstance(detail["number"], int)
+        assert detail["code"] == code and detail["number"] == ERROR_NUMBERS[code]
         assert detail["severity"] == "Error"
+        assert detail["faultCode"] == ("Server" if status >= 500 else "Client")
+        assert detail["helpLink"].endswith(f"/avatax/errors/{code}")
+        assert detail["refersTo"] is None or isinstance(detail["refersTo"], str)
         assert isinstance(detail["message"], str) and isinstance(detail["description"], str)
     return error
 
@@ -310,10 +360,16 @@ def test_company_found_by_code_filter(sandbox, api):
     assert_fetch_result(found, total=1, page_size=1, more=False)
     assert found["value"] == [{"id": 1002, "companyCode": "OTHER", "name": "OTHER (sandbox)"}]
     assert sandbox.company_id("DEFAULT") == 1001 and sandbox.company_id("NOECM") == 1003
+    assert sandbox.company_id("FAILED") == 1004
     missing = api("GET", "/api/v2/companies", params={"$filter": "companyCode eq 'NOPE'"}).json()
     assert missing == {"@recordsetCount": 0, "value": []}
     everything = api("GET", "/api/v2/companies").json()
-    assert [c["companyCode"] for c in everything["value"]] == ["DEFAULT", "OTHER", "NOECM"]
+    assert [c["companyCode"] for c in everything["value"]] == [
+        "DEFAULT",
+        "OTHER",
+        "NOECM",
+        "FAILED",
+    ]
     assert all(set(c) == COMPANY_KEYS for c in everything["value"])
 
 
@@ -321,6 +377,40 @@ def test_certificate_setup_tells_provisioned_from_not(api):
     provisioned = api("GET", "/certificates/setup").json()
     assert set(provisioned) == SETUP_KEYS
     assert provisioned == {"status": "Provisioned", "accountId": int(ACCOUNT_ID), "companyId": 1001}
+    assert api("GET", "/certificates/setup", company="NOECM").json()["status"] == "NotProvisioned"
+    assert api("GET", "/certificates/setup", company="FAILED").json()["status"] == "NotProvisioned"
+
+
+@pytest.mark.parametrize(
+    "company, code", [("NOECM", "CertificatesNotSetup"), ("FAILED", "AccountNotProvisioned")]
+)
+def test_a_setup_request_provisions_the_company(api, company, code):
+    """RequestCertificateSetup (POST, no body) answers the status and sets the storage up."""
+    assert_error(api("GET", "/customers/ACME-1", company=company), 400, code)
+    response = api("POST", "/certificates/setup", company=company)
+    assert response.status_code == 200
+    answer = response.json()
+    assert set(answer) == SETUP_KEYS and answer["status"] == "Provisioned"
+    assert api("GET", "/certificates/setup", company=company).json()["status"] == "Provisioned"
+    assert_error(api("GET", "/customers/ACME-1", company=company), 404, "CertificatesError")
+    # Asking again changes nothing; the provisioned company says so too.
+    assert api("POST", "/certificates/setup", company=company).json()["status"] == "Provisioned"
+    assert api("POST", "/certificates/setup").json()["status"] == "Provisioned"
+
+
+def test_a_setup_request_stays_in_progress_for_the_setup_delay():
+    config = SandboxConfig(not_provisioned=("NOECM",), setup_delay=0.3)
+    with SandboxServer(config) as server:
+        url = f"{server.url}/api/v2/companies/{server.company_id('NOECM')}/certificates/setup"
+        assert requests.post(url, auth=AUTH, timeout=TIMEOUT).json()["status"] == "InProgress"
+        assert requests.get(url, auth=AUTH, timeout=TIMEOUT).json()["status"] == "InProgress"
+        time.sleep(0.35)
+        assert requests.get(url, auth=AUTH, timeout=TIMEOUT).json()["status"] == "Provisioned"
+
+
+def test_reset_undoes_a_setup_request(sandbox, api):
+    api("POST", "/certificates/setup", company="NOECM")
+    sandbox.reset()
     assert api("GET", "/certificates/setup", company="NOECM").json()["status"] == "NotProvisioned"
 
 
@@ -341,19 +431,26 @@ def test_certificate_setup_tells_provisioned_from_not(api):
         ("GET", "/certexpressinvites"),
     ],
 )
-def test_not_provisioned_company_refuses_every_exemption_call(api, method, path):
-    response = api(method, path, company="NOECM", json=[customer_body()])
-    error = assert_error(response, 400, "CertCaptureNotConfiguredError")
-    assert error["target"] == "companyId"
+@pytest.mark.parametrize(
+    "company, code", [("NOECM", "CertificatesNotSetup"), ("FAILED", "AccountNotProvisioned")]
+)
+def test_not_provisioned_company_refuses_every_exemption_call(api, method, path, company, code):
+    """CertificatesNotSetup (1205; CertCaptureNotConfiguredError before SDK 18.4), or
+    AccountNotProvisioned (1216) when Avalara's own provisioning failed."""
+    response = api(method, path, company=company, json=[customer_body()])
+    error = assert_error(response, 400, code)
+    assert error["target"] == "CustomerAccountSetup"
+    assert error["details"][0]["refersTo"] == "companyId"
 
 
 def test_unknown_company_route_and_method(sandbox, http):
     assert_error(
         http.get(sandbox.url + "/api/v2/companies/4242/customers/X"), 404, "EntityNotFoundError"
     )
-    assert_error(http.get(sandbox.url + "/api/v2/nothing/here"), 404, "RouteNotFound")
+    # The gateway's NotFound (4001): ErrorCodeId has no RouteNotFound nor MethodNotAllowed.
+    assert_error(http.get(sandbox.url + "/api/v2/nothing/here"), 404, "NotFound")
     response = http.delete(sandbox.url + "/api/v2/utilities/ping")
-    assert_error(response, 405, "MethodNotAllowed")
+    assert_error(response, 405, "NotFound")
     assert response.headers["Allow"] == "GET"
 
 
@@ -430,20 +527,26 @@ def test_customer_codes_are_per_company_and_case_sensitive(api):
     lower, upper = create_customer(api, "Acme"), create_customer(api, "ACME")
     assert lower["id"] != upper["id"]
     assert api("GET", "/customers/ACME").json() == upper
-    assert_error(api("GET", "/customers/Acme", company="OTHER"), 404, "EntityNotFoundError")
+    assert_error(api("GET", "/customers/Acme", company="OTHER"), 404, "CertificatesError")
     other = api("POST", "/customers", company="OTHER", json=[customer_body("Acme")])
     assert other.status_code == 201 and other.json()[0]["companyId"] == 1002
 
 
-def test_unknown_customer_is_404(api):
-    error = assert_error(api("GET", "/customers/NOPE"), 404, "EntityNotFoundError")
-    assert error["target"] == "Customer" and "NOPE" in error["message"]
+def test_unknown_customer_is_404_certificates_error_with_certcaptures_text(api):
+    """As Avalara answers it (Magento's connector reads CertificatesError, 1203, as "no
+    such customer"): CertCapture's own text is in details[].description."""
+    error = assert_error(api("GET", "/customers/NOPE"), 404, "CertificatesError")
+    assert error["message"] == "Certificates API returned error"
+    [detail] = error["details"]
+    assert detail["number"] == 1203 and detail["refersTo"] == "customerCode"
+    assert "NOPE" in detail["description"] and "not found" in detail["description"]
     for path in ("/customers/NOPE/certificates", "/customers/NOPE/certificates/US/WA"):
-        assert_error(api("GET", path), 404, "EntityNotFoundError")
+        assert_error(api("GET", path), 404, "CertificatesError")
     assert_error(
-        api("PUT", "/customers/NOPE", json=customer_body("NOPE")), 404, "EntityNotFoundError"
+        api("PUT", "/customers/NOPE", json=customer_body("NOPE")), 404, "CertificatesError"
     )
-    assert_error(invite(api, "NOPE"), 404, "EntityNotFoundError")
+    assert_error(invite(api, "NOPE"), 404, "CertificatesError")
+    assert_error(api("GET", "/customers/NOPE/certexpressinvites/900001"), 404, "CertificatesError")
 
 
 @pytest.mark.parametrize(
@@ -484,10 +587,11 @@ def test_duplicate_customer_code_is_400_duplicate_entry(api):
     error = assert_error(
         api("POST", "/customers", json=[customer_body("DUP")]), 400, "DuplicateEntry"
     )
-    assert error["target"] == "customerCode"
+    assert error["target"] == "IncorrectData"
+    assert error["details"][0]["refersTo"] == "customerCode"
     batch = [customer_body("NEW"), customer_body("NEW")]
     assert_error(api("POST", "/customers", json=batch), 400, "DuplicateEntry")
-    assert_error(api("GET", "/customers/NEW"), 404, "EntityNotFoundError")  # all or nothing
+    assert_error(api("GET", "/customers/NEW"), 404, "CertificatesError")  # all or nothing
 
 
 def test_put_replaces_the_whole_record(api):
@@ -1036,7 +1140,7 @@ def test_company_invitations_are_listed_with_filters_and_paging(sandbox, api):
         error = assert_error(
             api("GET", "/certexpressinvites", params={"$filter": bad}), 400, "ValidationException"
         )
-        assert error["target"] == "$filter"
+        assert error["target"] == "HttpRequest" and error["details"][0]["refersTo"] == "$filter"
     orderless = api("GET", "/certexpressinvites", params={"$orderBy": "requestLink"})
     assert_error(orderless, 400, "ValidationException")
 
@@ -1187,9 +1291,11 @@ def test_fail_rate_answers_500_internal_server_error(sandbox, api):
         (404, "EntityNotFoundError"),
         (429, "RateLimitExceeded"),
         (500, "InternalServerError"),
-        (502, "BadGateway"),
-        (503, "ServiceUnavailable"),
-        (504, "GatewayTimeout"),
+        # ErrorCodeId has no BadGateway, ServiceUnavailable nor GatewayTimeout: the
+        # gateway's own codes stand for them.
+        (502, "ServiceDisconnected"),
+        (503, "NoHealthySite"),
+        (504, "ServiceTimeout"),
     ],
 )
 def test_forced_status_rules_count_down(sandbox, api, status, code):
@@ -1212,7 +1318,7 @@ def test_rules_match_method_and_path(sandbox, api):
             {"method": "*", "path": r"/definitions/", "status": 429},
         ]
     )
-    assert_error(api("POST", "/customers", json=[customer_body()]), 503, "ServiceUnavailable")
+    assert_error(api("POST", "/customers", json=[customer_body()]), 503, "NoHealthySite")
     assert api("GET", "/customers/ACME-1").status_code == 404  # GET untouched, nothing created
     response = api("GET", "/api/v2/definitions/certificateexemptreasons")
     assert_error(response, 429, "RateLimitExceeded")
@@ -1391,7 +1497,7 @@ def test_admin_reset_requests_certificates_and_ready(sandbox, api):
     unknown = requests.post(
         sandbox.url + "/_sandbox/certificates", json={"customer_code": "NOBODY"}, timeout=TIMEOUT
     )
-    assert_error(unknown, 404, "EntityNotFoundError")
+    assert_error(unknown, 404, "CertificatesError")
     ready = requests.post(sandbox.url + "/_sandbox/invitations/ready", timeout=TIMEOUT)
     assert ready.json() == {"ready": 0}
     sandbox.clear_requests()

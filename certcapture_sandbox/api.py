@@ -40,7 +40,13 @@ from .serializers import (
     setup_json,
     zone_json,
 )
-from .validation import new_certificates, new_customers, new_invitations, replacement_customer
+from .validation import (
+    linked_customer_codes,
+    new_certificates,
+    new_customers,
+    new_invitations,
+    replacement_customer,
+)
 
 CERTIFICATE_FILTER_FIELDS = {"modifiedDate": DATE_FIELD, "createdDate": DATE_FIELD}
 CERTIFICATE_ORDER_FIELDS = ("id", "createdDate", "modifiedDate", "signedDate", "expirationDate")
@@ -88,9 +94,12 @@ def request_certificate_setup(call: Call, company: Company) -> Response:
 
 
 def get_customer(call: Call, company: Company, customer_code: str) -> Response:
+    """GetCustomer; ``$include`` may name ``active_certificates``, ``shipTos`` and
+    ``billTos`` (the others are accepted and ignored)."""
     record = call.store.customer(company.id, customer_code)
+    wanted = includes(call.request.args)
     active = None
-    if "active_certificates" in includes(call.request.args):
+    if "active_certificates" in wanted:
         today = clock.today()
         active = [
             certificate_json(certificate, today)
@@ -99,18 +108,30 @@ def get_customer(call: Call, company: Company, customer_code: str) -> Response:
             )
             if ecm_status(certificate, today) == "Valid"
         ]
-    return json_response(customer_json(record, active))
+    body = customer_json(record, active)
+    for name, key in (("shiptos", "shipTos"), ("billtos", "billTos")):
+        if name in wanted:
+            ids = record.get("shipToIds" if key == "shipTos" else "billToIds", [])
+            body[key] = [customer_json(linked) for linked in call.store.customers_by_ids(ids)]
+    return json_response(body)
 
 
 def create_customers(call: Call, company: Company) -> Response:
-    created = call.store.create_customers(company.id, new_customers(call.json()))
+    created = call.store.create_customers(company.id, new_customers(call.json(), company.id))
     return json_response([customer_json(record) for record in created], status=201)
 
 
 def replace_customer(call: Call, company: Company, customer_code: str) -> Response:
     call.store.customer(company.id, customer_code)  # an unknown code is 404 before any 400
-    fields = replacement_customer(call.json(), customer_code)
+    fields = replacement_customer(call.json(), customer_code, company.id)
     record = call.store.replace_customer(company.id, customer_code, fields)
+    return json_response(customer_json(record))
+
+
+def link_ship_to_customers(call: Call, company: Company, code: str) -> Response:
+    """LinkShipToCustomersToBillCustomer: body LinkCustomersModel; answers the bill-to."""
+    call.store.customer(company.id, code)  # an unknown bill-to is 404 before any 400
+    record = call.store.link_ship_tos(company.id, code, linked_customer_codes(call.json()))
     return json_response(customer_json(record))
 
 

@@ -42,6 +42,12 @@ ROUTES = (
     Route("GET", CERTIFICATE, api.get_certificate, needs_ecm=True),
     Route("GET", CERTIFICATE + "/attachment", api.get_attachment, needs_ecm=True),
     Route("POST", COMPANY + "/customers", api.create_customers, needs_ecm=True),
+    Route(
+        "POST",
+        COMPANY + "/customers/billto/{code}/shipto/link",
+        api.link_ship_to_customers,
+        needs_ecm=True,
+    ),
     Route("GET", CUSTOMER, api.get_customer, needs_ecm=True),
     Route("PUT", CUSTOMER, api.replace_customer, needs_ecm=True),
     Route("GET", CUSTOMER + "/certificates", api.list_customer_certificates, needs_ecm=True),

@@ -89,9 +89,7 @@ class SandboxConfig:
                 code=code,
                 name=f"{code} (sandbox)",
                 provisioned=code not in self.not_provisioned + self.provisioning_failed,
-                setup_error=PROVISIONING_FAILED
-                if code in self.provisioning_failed
-                else NOT_SET_UP,
+                setup_error=PROVISIONING_FAILED if code in self.provisioning_failed else NOT_SET_UP,
             )
             for index, code in enumerate(self.company_codes + tuple(extra))
         )

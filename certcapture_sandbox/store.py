@@ -133,17 +133,60 @@ class Store:
             customer_id = self._customer_id(company_id, code)
             del self._customers[customer_id]
             del self._customer_ids[(company_id, code)]
+            for other in self._customers.values():
+                for key in ("shipToIds", "billToIds"):
+                    if customer_id in other.get(key, ()):
+                        other[key].remove(customer_id)
             self._save()
 
     def replace_customer(self, company_id: int, code: str, fields: dict) -> dict:
-        """PUT semantics: ``fields`` replaces every writable field."""
+        """PUT semantics: ``fields`` replaces every writable field (links stay)."""
         with self._lock:
             old = self._customers[self._customer_id(company_id, code)]
-            keep = ("id", "companyId", "customerCode", "createdDate")
-            new = {**fields, **{key: old[key] for key in keep}, "modifiedDate": self._stamp()}
+            keep = ("id", "companyId", "customerCode", "createdDate", "shipToIds", "billToIds")
+            kept = {key: old[key] for key in keep if key in old}
+            new = {**fields, **kept, "modifiedDate": self._stamp()}
             self._customers[old["id"]] = new
             self._save()
             return copy.deepcopy(new)
+
+    def link_ship_tos(self, company_id: int, bill_to_code: str, ship_to_codes: list[str]) -> dict:
+        """LinkShipToCustomersToBillCustomer: all codes linked, or none; the bill-to.
+
+        The bill-to must be a bill-to (``isBill``), else BillToCustomerExpected
+        (1221); each ship-to a ship-to (``isShip``), else ShipToCustomerExpected (1222).
+        """
+        with self._lock:
+            bill_to = self._customers[self._customer_id(company_id, bill_to_code)]
+            ship_tos = [
+                self._customers[self._customer_id(company_id, code)] for code in ship_to_codes
+            ]
+            if bill_to.get("isBill") is not True:
+                raise ApiError(
+                    400,
+                    "BillToCustomerExpected",
+                    f"Customer '{bill_to_code}' is not a bill-to customer.",
+                    target="code",
+                )
+            wrong = [c["customerCode"] for c in ship_tos if c.get("isShip") is not True]
+            if wrong:
+                raise ApiError(
+                    400,
+                    "ShipToCustomerExpected",
+                    f"Customer '{wrong[0]}' is not a ship-to customer.",
+                    target="customers",
+                    descriptions=[
+                        f"Customer '{code}' is not a ship-to customer." for code in wrong
+                    ],
+                )
+            for ship_to in ship_tos:
+                if ship_to["id"] not in bill_to.setdefault("shipToIds", []):
+                    bill_to["shipToIds"].append(ship_to["id"])
+                if bill_to["id"] not in ship_to.setdefault("billToIds", []):
+                    ship_to["billToIds"].append(bill_to["id"])
+            bill_to["modifiedDate"] = self._stamp()
+            self._save()
+            return copy.deepcopy(bill_to)
 
     # -- certificates ------------------------------------------------------
 

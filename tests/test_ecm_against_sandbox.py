@@ -198,6 +198,21 @@ def test_customer_lifecycle_with_an_awkward_code(client):
     assert client.get_customer("NEW-1").name == "Acme Wholesale"
 
 
+def test_ship_tos_linked_to_a_bill_to(client):
+    bill_to = client.create_customer(customer())
+    assert (bill_to.is_bill, bill_to.is_ship, bill_to.company_id) == (True, None, 1001)
+    ship_to = client.create_customer(customer("SHIP 1", is_bill=False, is_ship=True))
+    assert client.list_ship_to_customers(CODE) == ()
+    linked = client.link_ship_to_customers(CODE, [ship_to.customer_code])
+    assert linked.customer_code == CODE
+    assert [c.customer_code for c in client.list_ship_to_customers(CODE)] == ["SHIP 1"]
+    with pytest.raises(ValidationError) as caught:
+        client.link_ship_to_customers("SHIP 1", [CODE])
+    assert caught.value.code == "BillToCustomerExpected"
+    with pytest.raises(NotFoundError):
+        client.link_ship_to_customers(CODE, ["NOBODY"])
+
+
 def test_a_refused_create_is_a_validation_error(sandbox, client):
     with pytest.raises(ValueError, match="missing required fields"):
         client.create_customer(Customer("BARE"))  # refused by the client, nothing sent

@@ -198,7 +198,9 @@ def api(sandbox, http):
 
 
 def customer_body(code="ACME-1", **changes):
+    """A CustomerModel as the project's client sends it (companyId of DEFAULT)."""
     body = {
+        "companyId": 1001,
         "customerCode": code,
         "name": "Acme Wholesale",
         "line1": "1 Main St",
@@ -528,7 +530,7 @@ def test_customer_codes_are_per_company_and_case_sensitive(api):
     assert lower["id"] != upper["id"]
     assert api("GET", "/customers/ACME").json() == upper
     assert_error(api("GET", "/customers/Acme", company="OTHER"), 404, "CertificatesError")
-    other = api("POST", "/customers", company="OTHER", json=[customer_body("Acme")])
+    other = api("POST", "/customers", company="OTHER", json=[customer_body("Acme", companyId=1002)])
     assert other.status_code == 201 and other.json()[0]["companyId"] == 1002
 
 
@@ -552,19 +554,56 @@ def test_unknown_customer_is_404_certificates_error_with_certcaptures_text(api):
 @pytest.mark.parametrize(
     "body, problem",
     [
-        ([{"customerCode": "X"}], "name is required"),
         (customer_body(), "JSON array"),  # an object, not an array
         ([], "at least one"),
         ([customer_body(isBill="yes")], "isBill must be a boolean"),
         ([customer_body(name=7)], "name must be a string"),
-        ([customer_body(region=None)], "region is required when country is US"),
-        ([customer_body(customerCode=None)], "customerCode is required"),
+        ([customer_body(companyId="1001")], "companyId must be an integer"),
+        ([customer_body(companyId=1002)], "companyId 1002 is not the company 1001"),
     ],
 )
 def test_customer_bodies_are_validated(api, body, problem):
     error = assert_error(api("POST", "/customers", json=body), 400, "ValidationException")
     assert any(problem in d["description"] for d in error["details"]), error
     assert api("GET", "/customers/ACME-1").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "changes, problems",
+    [
+        ({"name": None}, ["[0].name is required"]),
+        ({"line1": " ", "city": None}, ["[0].line1 is required", "[0].city is required"]),
+        (
+            {"postalCode": None, "country": None},
+            ["[0].postalCode is required", "[0].country is required"],
+        ),
+        ({"region": None}, ["[0].region is required when country is US"]),
+        ({"region": None, "country": "CA"}, ["[0].region is required when country is CA"]),
+        ({"customerCode": None}, ["[0].customerCode is required"]),
+        ({"companyId": None}, ["[0].companyId is required"]),
+    ],
+)
+def test_a_customer_without_a_required_field_is_value_required_error(api, changes, problems):
+    """CustomerModel.ts requires customerCode, companyId, name, line1, city, postalCode and
+    country; CustomerModel.cs the region in the US and Canada. Answered as AvaTax names it:
+    ValueRequiredError (5), one detail per missing value."""
+    error = assert_error(
+        api("POST", "/customers", json=[customer_body(**changes)]), 400, "ValueRequiredError"
+    )
+    assert [d["description"] for d in error["details"]] == problems
+    assert error["target"] == "IncorrectData"
+    created = create_customer(api)
+    replacement = {key: value for key, value in customer_body(**changes).items() if value}
+    put = api("PUT", "/customers/ACME-1", json=replacement)
+    if changes != {"customerCode": None}:  # the path names the code of a PUT
+        assert_error(put, 400, "ValueRequiredError")
+        assert api("GET", "/customers/ACME-1").json() == created
+    else:
+        assert put.status_code == 200
+
+
+def test_a_region_is_optional_outside_the_us_and_canada(api):
+    assert create_customer(api, country="FR", region=None, postalCode="75001")["region"] is None
 
 
 def test_every_validation_problem_is_listed(api):
@@ -574,7 +613,24 @@ def test_every_validation_problem_is_listed(api):
         "ValidationException",
     )
     descriptions = [d["description"] for d in error["details"]]
-    assert len(descriptions) == 6  # isShip type + name, line1, city, postalCode, country
+    # isShip type + name, line1, city, postalCode, country, companyId
+    assert len(descriptions) == 7
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_a_customer_both_bill_to_and_ship_to_is_refused(api, method):
+    """CustomerCantBeBothShipToAndBillTo (1220): a record is a bill-to or a ship-to."""
+    if method == "PUT":
+        create_customer(api)
+    both = customer_body(isBill=True, isShip=True)
+    response = (
+        api("POST", "/customers", json=[both])
+        if method == "POST"
+        else api("PUT", "/customers/ACME-1", json=both)
+    )
+    error = assert_error(response, 400, "CustomerCantBeBothShipToAndBillTo")
+    assert error["details"][0]["number"] == 1220
+    assert create_customer(api, "SHIP-1", isBill=False, isShip=True)["isShip"] is True
     assert_error(
         api("POST", "/customers", data=b"{not json", headers={"Content-Type": "application/json"}),
         400,
@@ -604,7 +660,7 @@ def test_put_replaces_the_whole_record(api):
         "region": "WA",
         "country": "US",
         "id": 1,
-        "companyId": 9,
+        "companyId": 1001,
         "createdDate": "2000-01-01T00:00:00Z",
     }
     response = api("PUT", "/customers/PUT-1", json=replacement)
@@ -625,6 +681,53 @@ def test_put_replaces_the_whole_record(api):
     mismatch = dict(replacement, customerCode="OTHER")
     assert_error(api("PUT", "/customers/PUT-1", json=mismatch), 400, "ValidationException")
     assert_error(api("PUT", "/customers/PUT-1", json=[replacement]), 400, "ValidationException")
+
+
+def link(api, bill_to, ship_tos):
+    return api(
+        "POST", f"/customers/billto/{segment(bill_to)}/shipto/link", json={"customers": ship_tos}
+    )
+
+
+def test_ship_to_customers_are_linked_to_a_bill_to_and_read_back(api):
+    """LinkShipToCustomersToBillCustomer; GetCustomer $include=shipTos / billTos."""
+    create_customer(api, "BILL/1")
+    create_customer(api, "SHIP-1", isBill=False, isShip=True)
+    create_customer(api, "SHIP-2", isBill=None, isShip=True)
+    response = link(api, "BILL/1", ["SHIP-1", "SHIP-2", "SHIP-1"])
+    assert response.status_code == 200
+    assert_customer(response.json())
+    assert response.json()["customerCode"] == "BILL/1"
+    assert link(api, "BILL/1", ["SHIP-1"]).status_code == 200  # linking again changes nothing
+    bill_to = api("GET", f"/customers/{segment('BILL/1')}", params={"$include": "shipTos"}).json()
+    assert set(bill_to) == CUSTOMER_KEYS | {"shipTos"}
+    assert [c["customerCode"] for c in bill_to["shipTos"]] == ["SHIP-1", "SHIP-2"]
+    for linked in bill_to["shipTos"]:
+        assert_customer(linked)
+    ship_to = api("GET", "/customers/SHIP-1", params={"$include": "billTos"}).json()
+    assert [c["customerCode"] for c in ship_to["billTos"]] == ["BILL/1"]
+    plain = api("GET", f"/customers/{segment('BILL/1')}").json()
+    assert set(plain) == CUSTOMER_KEYS
+    # A PUT replaces the fields, not the links.
+    api("PUT", "/customers/SHIP-1", json=customer_body("SHIP-1", isBill=False, isShip=True))
+    again = api("GET", f"/customers/{segment('BILL/1')}", params={"$include": "shipTos"}).json()
+    assert len(again["shipTos"]) == 2
+
+
+def test_links_need_a_bill_to_and_ship_tos_that_exist(api):
+    create_customer(api, "BILL")
+    create_customer(api, "SHIP", isBill=False, isShip=True)
+    assert_error(link(api, "SHIP", ["SHIP"]), 400, "BillToCustomerExpected")
+    error = assert_error(link(api, "BILL", ["SHIP", "BILL"]), 400, "ShipToCustomerExpected")
+    assert [d["number"] for d in error["details"]] == [1222]
+    assert_error(link(api, "NOPE", ["SHIP"]), 404, "CertificatesError")
+    assert_error(link(api, "BILL", ["SHIP", "NOPE"]), 404, "CertificatesError")
+    for bad in ({"customers": []}, {"customers": [""]}, ["SHIP"], {"customers": "SHIP"}):
+        body = api("POST", "/customers/billto/BILL/shipto/link", json=bad)
+        assert_error(body, 400, "ValidationException")
+    # Nothing was linked by the refused calls.
+    bill_to = api("GET", "/customers/BILL", params={"$include": "shipTos"}).json()
+    assert bill_to["shipTos"] == []
 
 
 @pytest.mark.parametrize("code", ["ACME 01", "A/B", "Ünïcødé 客户", "50%+1 & co?#"])
@@ -1088,7 +1191,7 @@ def test_company_invitations_are_listed_with_filters_and_paging(sandbox, api):
     first = invite(api).json()[0]["invitation"]
     second = invite(api, "ACME 2/Ü", zones=("OR", "WA")).json()[0]["invitation"]
     third = invite(api, recipient=None, deliveryMethod="Download").json()[0]["invitation"]
-    created = api("POST", "/customers", company="OTHER", json=[customer_body()])
+    created = api("POST", "/customers", company="OTHER", json=[customer_body(companyId=1002)])
     assert created.status_code == 201
     other = api(
         "POST",

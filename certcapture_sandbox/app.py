@@ -70,6 +70,7 @@ ROUTES = (
     Route("DELETE", "/_sandbox/requests", admin.delete_requests),
     Route("POST", "/_sandbox/certificates", admin.post_certificate),
     Route("POST", "/_sandbox/invitations/ready", admin.post_invitations_ready),
+    Route("GET", "/_sandbox/outbox", admin.get_outbox),
     Route("GET", "/certexpress/{token}", upload.show_form),
     Route("POST", "/certexpress/{token}", upload.submit_form),
 )

@@ -15,7 +15,7 @@ import threading
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .admin import add_certificate
+from .admin import add_certificate, sent_emails
 from .app import SandboxApp
 from .config import SandboxConfig
 
@@ -156,3 +156,10 @@ class SandboxServer:
     def make_invitations_ready(self) -> int:
         """Make every pending invitation Ready now; how many there were."""
         return self.app.store.make_invitations_ready()
+
+    def sent_emails(self) -> list[dict]:
+        """The emails Email invitations sent once Ready, oldest first: ``to``,
+        ``subject``, ``link`` (the CertExpress upload page, on this server's URL),
+        ``invitationId``, ``companyId``, ``customerCode``, ``sentDate``. A test plays
+        the customer by opening ``link``."""
+        return sent_emails(self.app, self.url)

@@ -358,6 +358,17 @@ class Store:
                 raise not_found("CertExpressInvitation", invitation_id)
             return copy.deepcopy(record)
 
+    def sent_emails(self) -> list[dict]:
+        """The Email invitations that are Ready (their email went out), oldest first."""
+        now = time.time()
+        with self._lock:
+            sent = [
+                i
+                for i in self._invitations.values()
+                if i["deliveryMethod"] == "Email" and i["readyAt"] <= now
+            ]
+            return copy.deepcopy(sorted(sent, key=lambda i: (i["readyAt"], i["id"])))
+
     def invitation_by_token(self, token: str) -> dict | None:
         with self._lock:
             found = next((i for i in self._invitations.values() if i["token"] == token), None)

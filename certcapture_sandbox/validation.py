@@ -186,7 +186,7 @@ def new_invitations(body) -> list[dict]:
         recipient = item.get("recipient")
         if recipient is not None and not isinstance(recipient, str):
             problems.append(f"{prefix}recipient must be a string")
-        elif method in ("Email", "Fax") and not recipient:
+        elif method == "Email" and not recipient:
             problems.append(f"{prefix}recipient is required for deliveryMethod {method}")
         elif method == "Email" and "@" not in recipient:
             problems.append(f"{prefix}recipient {recipient!r} is not an email address")
@@ -194,7 +194,7 @@ def new_invitations(body) -> list[dict]:
         if title is not None and not isinstance(title, str):
             problems.append(f"{prefix}coverLetterTitle must be a string")
         problems += _id_list_problems(
-            item.get("exposureZones"), f"{prefix}exposureZones", ZONES_BY_ID, required=True
+            item.get("exposureZones"), f"{prefix}exposureZones", ZONES_BY_ID, required=False
         )
         problems += _id_list_problems(
             item.get("exemptReasons"), f"{prefix}exemptReasons", REASONS_BY_ID, required=False
@@ -204,7 +204,7 @@ def new_invitations(body) -> list[dict]:
     return [
         {
             "recipient": item.get("recipient"),
-            "exposureZones": item["exposureZones"],
+            "exposureZones": item.get("exposureZones") or [],
             "exemptReasons": item.get("exemptReasons") or [],
             "deliveryMethod": item["deliveryMethod"],
         }

@@ -290,9 +290,28 @@ def test_invitation_lifecycle(sandbox, client):
     assert invitation.customer_code == CODE and invitation.exposure_zones == (washington.id,)
     sandbox.make_invitations_ready()
     followed = client.get_invitation(CODE, invitation.id)
-    assert followed.request_link and followed.request_link.startswith(sandbox.url)
+    # An Email request is sent, its link is in the email, none to hand out.
+    assert followed.is_sent and followed.upload_link is None
+    [email] = sandbox.sent_emails()
+    assert email["to"] == "ap@acme.test" and email["link"].startswith(sandbox.url)
+    download = client.create_invitation(CODE, None, [washington.id], delivery_method="Download")
+    assert download.is_ready and not download.is_sent
+    assert download.upload_link.startswith(sandbox.url + "/certexpress/")
+    assert client.get_invitation(CODE, download.invitation.id).upload_link == download.upload_link
     with pytest.raises(NotFoundError):
         client.get_invitation(CODE, 999999)
+
+
+def test_an_email_request_is_in_progress_until_sent():
+    with SandboxServer(SandboxConfig(invite_ready_delay=60)) as slow:
+        client = EcmClient(slow.url, ACCOUNT_ID, LICENSE_KEY, company_id=1001)
+        client.create_customer(customer())
+        result = client.create_invitation(CODE, "ap@acme.test", [48])
+        assert not result.is_ready and not result.is_sent and result.upload_link is None
+        assert not client.get_invitation(CODE, result.invitation.id).is_sent
+        slow.make_invitations_ready()
+        assert client.get_invitation(CODE, result.invitation.id).is_sent
+        client.close()
 
 
 def _reason_id(client, name="RESALE"):
@@ -475,7 +494,7 @@ def test_an_invitation_sent_twice_is_found_among_the_customer_requests(sandbox, 
         and i.exposure_zones == (zone_id,)
         and i.delivery_method == "Email"
     ]
-    assert len(landed) == 1 and landed[0].request_link
+    assert len(landed) == 1 and landed[0].is_sent
 
 
 def test_request_count_matches_what_the_sandbox_served(sandbox, client):

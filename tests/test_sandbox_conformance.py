@@ -1111,12 +1111,20 @@ def test_invitation_is_created_ready_and_can_be_followed(sandbox, api):
     ids = zone_ids(api)
     assert invitation["exposureZones"] == [ids["WA"], ids["OR"]]
     assert invitation["exemptReasons"] == [reasons["RESALE"]]
+    # Email: sent, and the link travels in the email, not in the API (it is usable only
+    # for Download requests, CertExpressInvitationModel.cs).
     assert invitation["customerCode"] == "ACME-1" and invitation["emailStatus"] == "Sent"
-    assert re.fullmatch(
-        re.escape(sandbox.url) + r"/certexpress/[\w-]{20,}", invitation["requestLink"]
-    )
+    assert invitation["requestLink"] is None and invitation["message"] is None
     followed = api("GET", f"/customers/ACME-1/certexpressinvites/{invitation['id']}").json()
     assert followed == invitation
+    [email] = sandbox.sent_emails()
+    assert (email["invitationId"], email["to"], email["customerCode"]) == (
+        invitation["id"],
+        "ap@acme.test",
+        "ACME-1",
+    )
+    assert re.fullmatch(re.escape(sandbox.url) + r"/certexpress/[\w-]{20,}", email["link"])
+    assert requests.get(email["link"], timeout=TIMEOUT).status_code == 200
     assert_error(
         api("GET", "/customers/ACME-1/certexpressinvites/999999"), 404, "EntityNotFoundError"
     )
@@ -1128,18 +1136,35 @@ def test_invitation_is_created_ready_and_can_be_followed(sandbox, api):
     )
 
 
-def test_download_invitation_needs_no_recipient(api):
+def test_download_invitation_needs_no_recipient_and_gives_its_link(sandbox, api):
     create_customer(api)
     [result] = invite(api, recipient=None, deliveryMethod="Download").json()
-    assert result["invitation"]["recipient"] is None
-    assert result["invitation"]["emailStatus"] is None
+    invitation = result["invitation"]
+    assert result["status"] == "Ready" and invitation["recipient"] is None
+    assert invitation["emailStatus"] is None
+    assert re.fullmatch(
+        re.escape(sandbox.url) + r"/certexpress/[\w-]{20,}", invitation["requestLink"]
+    )
+    assert requests.get(invitation["requestLink"], timeout=TIMEOUT).status_code == 200
+    assert sandbox.sent_emails() == []  # no email for a Download request
+
+
+def test_fax_and_zoneless_invitations_are_accepted(sandbox, api):
+    """Fax uses the number on file (no recipient); without exposureZones the customer
+    picks them (both optional in CreateCertExpressInvitationModel)."""
+    create_customer(api)
+    [fax] = invite(api, recipient=None, deliveryMethod="Fax").json()
+    assert (fax["status"], fax["invitation"]["requestLink"]) == ("Ready", None)
+    assert fax["invitation"]["emailStatus"] is None
+    [zoneless] = invite(api, zones=(), exposureZones=None).json()
+    assert zoneless["invitation"]["exposureZones"] == []
+    assert [e["invitationId"] for e in sandbox.sent_emails()] == [zoneless["invitation"]["id"]]
 
 
 @pytest.mark.parametrize(
     "changes, problem",
     [
         ({"exposureZones": [99999]}, "unknown ids [99999]"),
-        ({"exposureZones": []}, "at least one"),
         ({"exposureZones": ["WA"]}, "list of integer ids"),
         ({"exemptReasons": [424242]}, "exemptReasons contains unknown ids"),
         ({"deliveryMethod": "Pigeon"}, "deliveryMethod must be one of"),
@@ -1167,22 +1192,24 @@ def test_invitation_becomes_ready_after_the_delay():
         ).json()
         assert result["status"] == "InProgress"
         pending = result["invitation"]
-        assert pending["requestLink"] is None and pending["emailStatus"] == "Pending"
+        assert pending["requestLink"] is None and pending["emailStatus"] is None
         url = f"{base}/ACME-1/certexpressinvites/{pending['id']}"
-        assert http.get(url, timeout=TIMEOUT).json()["requestLink"] is None
+        assert http.get(url, timeout=TIMEOUT).json()["emailStatus"] is None
+        assert slow.sent_emails() == []
         time.sleep(0.45)
         ready = http.get(url, timeout=TIMEOUT).json()
-        assert ready["requestLink"].startswith(slow.url + "/certexpress/")
-        assert ready["emailStatus"] == "Sent"
+        assert (ready["emailStatus"], ready["requestLink"]) == ("Sent", None)
+        assert [e["invitationId"] for e in slow.sent_emails()] == [pending["id"]]
+        download = {"exposureZones": [1], "deliveryMethod": "Download"}
         [second] = http.post(
-            f"{base}/ACME-1/certexpressinvites", json=[body], timeout=TIMEOUT
+            f"{base}/ACME-1/certexpressinvites", json=[download], timeout=TIMEOUT
         ).json()
-        assert second["status"] == "InProgress"
+        assert second["status"] == "InProgress" and second["invitation"]["requestLink"] is None
         assert slow.make_invitations_ready() == 1
         flipped = http.get(
             f"{base}/ACME-1/certexpressinvites/{second['invitation']['id']}", timeout=TIMEOUT
         ).json()
-        assert flipped["requestLink"]
+        assert flipped["requestLink"].startswith(slow.url + "/certexpress/")
 
 
 def test_company_invitations_are_listed_with_filters_and_paging(sandbox, api):
@@ -1259,7 +1286,7 @@ def test_listed_invitations_follow_readiness():
             f"{base}/customers/ACME-1/certexpressinvites", json=[body], timeout=TIMEOUT
         ).raise_for_status()
         [pending] = http.get(f"{base}/certexpressinvites", timeout=TIMEOUT).json()["value"]
-        assert (pending["emailStatus"], pending["requestLink"]) == ("Pending", None)
+        assert (pending["emailStatus"], pending["requestLink"]) == (None, None)
         sent = {"$filter": "emailStatus eq 'Sent'"}
         assert http.get(f"{base}/certexpressinvites", params=sent, timeout=TIMEOUT).json() == {
             "@recordsetCount": 0,
@@ -1269,15 +1296,16 @@ def test_listed_invitations_follow_readiness():
         [ready] = http.get(f"{base}/certexpressinvites", params=sent, timeout=TIMEOUT).json()[
             "value"
         ]
-        assert ready["id"] == pending["id"] and ready["requestLink"]
+        assert ready["id"] == pending["id"] and ready["emailStatus"] == "Sent"
 
 
 # --- the upload page --------------------------------------------------------------------
 
 
 def _upload_link(api, name="Acme <Wholesale> & Sons", zones=("WA",)):
+    """The link of a Download request (an Email request's is in its email)."""
     create_customer(api, name=name)
-    [result] = invite(api, zones=zones).json()
+    [result] = invite(api, zones=zones, recipient=None, deliveryMethod="Download").json()
     return result["invitation"]["requestLink"]
 
 
@@ -1320,6 +1348,38 @@ def test_upload_page_creates_certificates_visible_to_the_api(sandbox, api):
         assert pdf == SMALL_PDF
         assert str(certificate["id"]) in done.text
     assert api("GET", "/customers/ACME-1/certificates/US/OR").json()["status"] == "Exempt"
+
+
+def test_the_customer_of_an_email_request_uploads_through_the_link_of_its_email(sandbox, api):
+    create_customer(api)
+    invite(api)
+    [email] = sandbox.sent_emails()
+    outbox = requests.get(sandbox.url + "/_sandbox/outbox", timeout=TIMEOUT).json()
+    assert outbox == [email]
+    assert set(email) == {
+        "invitationId",
+        "companyId",
+        "customerCode",
+        "to",
+        "subject",
+        "link",
+        "sentDate",
+    }
+    assert DATETIME.fullmatch(email["sentDate"])
+    answer = requests.post(
+        email["link"],
+        data={
+            "zones": str(zone_ids(api)["WA"]),
+            "exemption_number": "WA-777",
+            "reason": str(reason_ids(api)["RESALE"]),
+            "signed_date": "2024-01-01",
+        },
+        files={"document": ("certificate.pdf", SMALL_PDF, "application/pdf")},
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200 and "WA-777" in answer.text
+    status = api("GET", "/customers/ACME-1/certificates/US/WA").json()
+    assert status["status"] == "Exempt"
 
 
 def test_upload_page_refuses_a_file_that_is_not_a_pdf(api):
@@ -1637,7 +1697,7 @@ def test_state_file_survives_a_restart(tmp_path):
         [named] = http.post(
             f"{base}/certificates", json=[{**by_name, "filename": "kept.pdf"}], timeout=TIMEOUT
         ).json()
-        body = {"recipient": "a@b.test", "exposureZones": [1], "deliveryMethod": "Email"}
+        body = {"exposureZones": [1], "deliveryMethod": "Download"}
         [invited] = http.post(
             f"{base}/customers/{segment('KEEP Ü')}/certexpressinvites", json=[body], timeout=TIMEOUT
         ).json()

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from .clock import parse_datetime
+from .clock import parse_ticks
 from .errors import invalid
 
 MAX_TOP = 1000
@@ -35,9 +35,9 @@ _CLAUSE = re.compile(
     re.IGNORECASE,
 )
 
-#: Value readers for filterable fields: dates compare as instants, codes as text,
-#: ids as numbers.
-DATE_FIELD = parse_datetime
+#: Value readers for filterable fields: dates compare as instants (100 ns ticks, as
+#: AvaTax keeps them), codes as text, ids as numbers.
+DATE_FIELD = parse_ticks
 TEXT_FIELD = str
 INT_FIELD = int
 

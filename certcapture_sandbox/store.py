@@ -23,7 +23,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from .clock import ONE_MILLISECOND, format_datetime, parse_datetime, utc_now
+from .clock import format_ticks, now_ticks, parse_ticks
 from .config import Company, SandboxConfig
 from .errors import ApiError, not_found, unknown_customer
 
@@ -413,15 +413,18 @@ class Store:
         return value
 
     def _stamp(self) -> str:
-        """A modification time strictly later than the previous one.
+        """A modification time strictly later than the previous one, to the tick
+        (100 ns, seven fraction digits, as AvaTax writes them).
 
-        Clients sync with ``modifiedDate gt <last seen>``; two changes in the
-        same millisecond would make one of them invisible to that filter.
+        Clients sync with ``modifiedDate gt <last seen>``; two changes at the same
+        moment would make one of them invisible to that filter. Two changes within
+        one microsecond differ in the seventh digit only: a client that keeps
+        microseconds sees the later one again (never loses it).
         """
-        moment = utc_now()
+        ticks = now_ticks()
         if self._last_stamp is not None:
-            moment = max(moment, parse_datetime(self._last_stamp) + ONE_MILLISECOND)
-        self._last_stamp = format_datetime(moment)
+            ticks = max(ticks, parse_ticks(self._last_stamp) + 1)
+        self._last_stamp = format_ticks(ticks)
         return self._last_stamp
 
     def _save(self) -> None:

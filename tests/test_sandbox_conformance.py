@@ -148,7 +148,8 @@ CERTIFICATE_STATUSES = {
     "REVOKED",
 }
 ECM_STATUSES = {"None", "Expired", "Invalid", "Valid", "PendingFuture"}
-DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z")
+#: What the sandbox writes: a .NET DateTime in UTC, to the 100 ns tick.
+DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z")
 DATE = re.compile(r"\d{4}-\d\d-\d\d")
 STATES_AND_DC = set(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
@@ -881,6 +882,56 @@ def test_certificates_changed_since(sandbox, api):
     assert_error(
         api("GET", "/certificates", params={"$orderBy": "name"}), 400, "ValidationException"
     )
+
+
+def test_modification_times_have_seven_fraction_digits_and_compare_to_the_tick(sandbox, api):
+    """AvaTax's dates are .NET DateTimes: 7 fraction digits (100 ns). A filter literal
+    may have 0 to 7 digits, a Z, an offset or no zone (UTC)."""
+    create_customer(api)
+    added = [sandbox.add_certificate("ACME-1", region=r) for r in ("WA", "OR")]
+    stamp = added[0]["modifiedDate"]
+    assert DATETIME.fullmatch(stamp) and DATETIME.fullmatch(added[0]["createdDate"])
+    assert added[0]["modifiedDate"] < added[1]["modifiedDate"]
+
+    def after(literal):
+        body = api("GET", "/certificates", params={"$filter": f"modifiedDate gt '{literal}'"})
+        assert body.status_code == 200, body.text
+        return [c["id"] for c in body.json()["value"]]
+
+    first, second = (c["id"] for c in added)
+    assert after(stamp) == [second]  # exactly the stamp: to the tick
+    seconds, fraction = stamp[:19], stamp[20:27]
+    # Cut to fewer digits, the literal is earlier (or equal when the cut digits are 0).
+    for digits in (0, 1, 3, 6):
+        literal = f"{seconds}.{fraction[:digits]}Z" if digits else f"{seconds}Z"
+        expected = [second] if fraction[digits:].strip("0") == "" else [first, second]
+        assert after(literal) == expected, literal
+        assert after(literal[:-1]) == expected  # no zone: UTC
+    hour = int(seconds[11:13])
+    shifted = f"{seconds[:11]}{(hour + 2) % 24:02d}{seconds[13:]}.{fraction}+02:00"
+    if hour < 22:  # same day: the offset is honoured
+        assert after(shifted) == [second]
+
+
+def test_the_clock_reads_every_form_without_fromisoformat(monkeypatch):
+    from certcapture_sandbox import clock
+
+    class Python310Datetime(datetime):
+        @classmethod
+        def fromisoformat(cls, text):
+            raise ValueError(text)
+
+    monkeypatch.setattr(clock, "datetime", Python310Datetime)
+    base = clock.parse_ticks("2024-05-01T12:30:00Z")
+    assert clock.parse_ticks("2024-05-01T12:30:00.1234567Z") == base + 1234567
+    assert clock.parse_ticks("2024-05-01T12:30:00.1") == base + 1000000
+    assert clock.parse_ticks("2024-05-01T14:30:00.123+02:00") == base + 1230000
+    assert clock.parse_ticks("2024-05-01") == base - (12 * 3600 + 30 * 60) * 10**7
+    assert clock.format_ticks(base + 1234567) == "2024-05-01T12:30:00.1234567Z"
+    assert clock.parse_date("2024-05-01T23:00:00-08:00") == date(2024, 5, 1)
+    for bad in ("2024-05-01T25:00:00Z", "01/05/2024", "2024-05-01T12:30:00.Z"):
+        with pytest.raises(ValueError):
+            clock.parse_ticks(bad)
 
 
 def test_active_certificates_are_included_on_request(sandbox, api):

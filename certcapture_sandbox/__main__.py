@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a new invitation stays InProgress (default 0)",
     )
+    parser.add_argument(
+        "--max-top",
+        type=int,
+        default=DEFAULTS.max_top,
+        metavar="N",
+        help="most records an exemption list answers per page, whatever $top asks "
+        "(default %(default)s)",
+    )
     faults = parser.add_argument_group("faults (API paths only)")
     faults.add_argument("--latency-ms", type=int, default=0, help="delay added to every call")
     faults.add_argument(
@@ -104,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             not_provisioned=tuple(args.not_provisioned),
             provisioning_failed=tuple(args.provisioning_failed),
             setup_delay=args.setup_delay,
+            max_top=args.max_top,
             invite_ready_delay=args.invite_ready_delay,
             state_file=args.state_file,
         )

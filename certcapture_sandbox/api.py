@@ -237,7 +237,7 @@ def list_invitations(call: Call, company: Company) -> Response:
     ]
     selected = apply_filter(invitations, predicates)
     ordered = sort_records(selected, args.get("$orderBy"), INVITATION_ORDER_FIELDS, default="id")
-    return json_response(fetch_result(ordered, args, call.path))
+    return json_response(_exemption_page(call, ordered))
 
 
 def get_invitation(
@@ -263,4 +263,17 @@ def _certificate_page(call: Call, records: list[dict]) -> Response:
     args = call.request.args
     selected = apply_filter(records, parse_filter(args.get("$filter"), CERTIFICATE_FILTER_FIELDS))
     ordered = sort_records(selected, args.get("$orderBy"), CERTIFICATE_ORDER_FIELDS)
-    return json_response(fetch_result(ordered, args, call.path, _certificate_serializer(call)))
+    return json_response(_exemption_page(call, ordered, _certificate_serializer(call)))
+
+
+def _exemption_page(call: Call, records: list, serialize=None) -> dict:
+    """A FetchResult page of an exemption list: ``$top`` capped at ``max_top``, pages
+    of equal size."""
+    return fetch_result(
+        records,
+        call.request.args,
+        call.path,
+        serialize,
+        cap=call.config.max_top,
+        exemption=True,
+    )

@@ -9,6 +9,7 @@ Three families of paths share one table:
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sys
 import threading
@@ -84,6 +85,7 @@ class SandboxApp:
 
     def __init__(self, config: SandboxConfig, log_requests: bool = False):
         self.config = config
+        self._initial_config = config
         self.store = Store(config)
         self.faults = Faults()
         self.log_requests = log_requests
@@ -102,11 +104,26 @@ class SandboxApp:
         with self._requests_lock:
             self._requests.clear()
 
+    #: The settings ``configure`` may change while the sandbox runs.
+    RUNTIME_SETTINGS = ("max_top", "invite_ready_delay", "setup_delay")
+
+    def configure(self, **changes) -> SandboxConfig:
+        """Change runtime settings (``RUNTIME_SETTINGS``); ValueError if invalid."""
+        unknown = set(changes) - set(self.RUNTIME_SETTINGS)
+        if unknown:
+            raise ValueError(
+                f"cannot change {sorted(unknown)} while running; "
+                f"only {list(self.RUNTIME_SETTINGS)}"
+            )
+        self.config = dataclasses.replace(self.config, **changes)
+        return self.config
+
     def reset(self) -> None:
-        """Seeded data, no faults, empty request log."""
+        """Seeded data, no faults, empty request log, the settings it started with."""
         self.store.reset()
         self.faults.clear()
         self.clear_requests()
+        self.config = self._initial_config
 
     # -- WSGI ----------------------------------------------------------------
 

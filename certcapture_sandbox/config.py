@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 #: The first company gets this id; the others follow in the order given.
 FIRST_COMPANY_ID = 1001
+#: The most records any list call answers (AvaTax's own limit).
+MAX_TOP = 1000
+#: The most records an exemption list answers unless configured otherwise.
+DEFAULT_MAX_TOP = 100
 
 
 #: What the exemption calls of a company without certificate storage answer.
@@ -45,6 +49,12 @@ class SandboxConfig:
     NOECM = 1002. ``not_provisioned`` companies answer ``CertificatesNotSetup``
     (1205), ``provisioning_failed`` ones ``AccountNotProvisioned`` (1216), until a
     setup request provisions them (``setup_delay`` seconds later).
+
+    ``max_top`` caps ``$top`` on the exemption lists (certificates, a customer's
+    certificates, invitations): AvaTax may answer fewer records than asked for
+    (docs/api-reference.md, section 1), and then says so only by
+    ``@recordsetCount`` and ``@nextLink``. It and the delays may be changed while
+    the sandbox runs (``SandboxServer.configure``).
     """
 
     account_id: str = "1100000001"
@@ -54,6 +64,7 @@ class SandboxConfig:
     provisioning_failed: tuple[str, ...] = ()
     invite_ready_delay: float = 0.0
     setup_delay: float = 0.0
+    max_top: int = DEFAULT_MAX_TOP
     state_file: str | os.PathLike | None = None
 
     def __post_init__(self):
@@ -75,6 +86,12 @@ class SandboxConfig:
         for name in ("invite_ready_delay", "setup_delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if (
+            isinstance(self.max_top, bool)
+            or not isinstance(self.max_top, int)
+            or not 1 <= self.max_top <= MAX_TOP
+        ):
+            raise ValueError(f"max_top must be a whole number from 1 to {MAX_TOP}")
 
     def companies(self) -> tuple[Company, ...]:
         """The companies with their stable ids, in configuration order."""

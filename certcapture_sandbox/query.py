@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.datastructures import MultiDict
 
 from .clock import parse_ticks
-from .errors import invalid
+from .errors import ApiError, invalid
 
 MAX_TOP = 1000
 
@@ -140,18 +140,38 @@ def _int_arg(args: MultiDict, name: str, default: int) -> int:
 
 
 def fetch_result(
-    records: list, args: MultiDict, raw_path: str, serialize: Callable[[object], dict] | None = None
+    records: list,
+    args: MultiDict,
+    raw_path: str,
+    serialize: Callable[[object], dict] | None = None,
+    *,
+    cap: int = MAX_TOP,
+    exemption: bool = False,
 ) -> dict:
     """One FetchResult page of ``records`` as chosen by ``$top``/``$skip``.
 
     ``serialize`` turns each record of the page into JSON (records that are
-    JSON already need none). ``$top`` 0 or absent means the maximum page of 1,000 records; more is
-    capped at 1,000. ``@nextLink`` (path and query, relative to the host, as
-    AvaTax sends it) is present only when records remain after this page, and
-    repeats every other query option with the next ``$skip``.
+    JSON already need none). ``$top`` 0 or absent means the largest page, ``cap``
+    records (1,000 at most); more is cut to ``cap``, silently, as AvaTax may do.
+    ``@nextLink`` (path and query, relative to the host, as AvaTax sends it) is
+    present only when records remain after this page, and repeats every other
+    query option with the page size served and the next ``$skip``.
+
+    ``exemption`` lists also want pages of one size: a ``$skip`` that is not a
+    multiple of ``$top`` is refused with ExemptionPaginationLimits (1218).
     """
-    top = min(_int_arg(args, "$top", MAX_TOP) or MAX_TOP, MAX_TOP)
+    cap = min(cap, MAX_TOP)
+    asked = _int_arg(args, "$top", cap) or cap
+    top = min(asked, cap)
     skip = _int_arg(args, "$skip", 0)
+    if exemption and skip % asked:
+        raise ApiError(
+            400,
+            "ExemptionPaginationLimits",
+            "Pages must all have the same size: $skip must be a multiple of $top.",
+            target="$skip",
+            descriptions=[f"$skip {skip} is not a multiple of $top {asked}"],
+        )
     result = {
         "@recordsetCount": len(records),
         "value": [serialize(r) if serialize else r for r in records[skip : skip + top]],

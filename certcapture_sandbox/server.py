@@ -128,6 +128,12 @@ class SandboxServer:
     def clear_faults(self) -> None:
         self.app.faults.clear()
 
+    def configure(self, **changes) -> SandboxConfig:
+        """Change settings while running: ``max_top``, ``invite_ready_delay``,
+        ``setup_delay``; ``reset()`` restores those it started with. ValueError if
+        invalid. Returns the new configuration."""
+        return self.app.configure(**changes)
+
     def reset(self) -> None:
         """Back to the seeded state: no customers, no faults, empty request log."""
         self.app.reset()

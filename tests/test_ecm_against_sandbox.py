@@ -272,6 +272,27 @@ def test_certificate_pages(sandbox, client):
     assert len(list(client.iter_certificates_changed_since(earlier))) == 5
 
 
+@pytest.mark.parametrize("page_size", [1000, 7, 3])
+def test_a_capped_page_size_does_not_cut_the_listing_short(sandbox, client, page_size):
+    """The sandbox answers at most 3 records a page, whatever $top asks: the client
+    follows @nextLink and reads all 8, in pages of equal size (1218 otherwise)."""
+    client.create_customer(customer())
+    regions = ("WA", "OR", "CA", "TX", "NY", "NV", "ID", "UT")
+    ids = [sandbox.add_certificate(CODE, region=region)["id"] for region in regions]
+    for _ in regions:
+        client.create_invitation(CODE, "ap@acme.test", [48])
+    sandbox.configure(max_top=3)
+    sandbox.clear_requests()
+    changed = list(client.iter_certificates_changed_since(None, page_size=page_size))
+    assert [c.id for c in changed] == ids
+    assert served(sandbox, "GET", r"/companies/1001/certificates$") == [200, 200, 200]
+    mine = list(client.iter_customer_certificates(CODE, page_size=page_size))
+    assert sorted(c.id for c in mine) == ids
+    assert len(list(client.iter_invitations(page_size=page_size))) == 8
+    since = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    assert len(list(client.iter_certificates_changed_since(since, page_size=page_size))) == 8
+
+
 def test_definitions(sandbox, client):
     zones = list(client.iter_exposure_zones(page_size=10))
     assert len({zone.id for zone in zones}) == len(zones) > 10

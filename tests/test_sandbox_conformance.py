@@ -848,6 +848,55 @@ def test_customer_certificates_page_and_include_customers(sandbox, api):
         assert [c["customerCode"] for c in certificate["customers"]] == ["ACME-1"]
 
 
+@pytest.mark.parametrize(
+    "path", ["/certificates", "/customers/ACME-1/certificates", "/certexpressinvites"]
+)
+def test_exemption_lists_cap_top_and_say_so_only_by_count_and_next_link(sandbox, api, path):
+    """AvaTax may answer fewer records than $top asks for (docs/api-reference.md, section
+    1): the sandbox caps exemption lists at max_top (100 by default)."""
+    create_customer(api)
+    sandbox.configure(max_top=2)
+    for region in ("WA", "OR", "CA", "TX", "NY"):
+        sandbox.add_certificate("ACME-1", region=region)
+        invite(api)
+    first = api("GET", path, params={"$top": 1000}).json()
+    assert_fetch_result(first, total=5, page_size=2, more=True)
+    assert "$top=2" in first["@nextLink"] and "$skip=2" in first["@nextLink"]
+    seen, link = list(first["value"]), first["@nextLink"]
+    while link:
+        page = api("GET", link).json()
+        seen += page["value"]
+        link = page.get("@nextLink")
+    assert len({record["id"] for record in seen}) == 5
+    assert len(api("GET", path).json()["value"]) == 2  # no $top: the cap
+    sandbox.reset()
+    assert sandbox.app.config.max_top == 100
+
+
+def test_exemption_lists_want_pages_of_one_size(sandbox, api):
+    """ExemptionPaginationLimits (1218): $skip must land on a page boundary."""
+    create_customer(api)
+    for region in ("WA", "OR", "CA"):
+        sandbox.add_certificate("ACME-1", region=region)
+    error = assert_error(
+        api("GET", "/certificates", params={"$top": 2, "$skip": 1}),
+        400,
+        "ExemptionPaginationLimits",
+    )
+    assert error["details"][0]["number"] == 1218
+    assert len(api("GET", "/certificates", params={"$top": 1, "$skip": 2}).json()["value"]) == 1
+    # Definitions are not exemption data: any $skip.
+    zones = "/api/v2/definitions/certificateexposurezones"
+    assert api("GET", zones, params={"$top": 2, "$skip": 1}).status_code == 200
+
+
+def test_configure_refuses_what_cannot_change_while_running(sandbox):
+    for changes in ({"max_top": 0}, {"max_top": 1001}, {"company_codes": ("X",)}):
+        with pytest.raises(ValueError):
+            sandbox.configure(**changes)
+    assert sandbox.configure(max_top=7).max_top == 7
+
+
 def test_certificates_changed_since(sandbox, api):
     create_customer(api)
     added = [sandbox.add_certificate("ACME-1", region=r) for r in ("WA", "OR", "CA")]

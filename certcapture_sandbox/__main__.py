@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         help="most records an exemption list answers per page, whatever $top asks "
         "(default %(default)s)",
     )
+    parser.add_argument(
+        "--refuse-gt-filter",
+        action="store_true",
+        help="exemption lists refuse 'gt' in $filter (InvalidExemptionOperation)",
+    )
     faults = parser.add_argument_group("faults (API paths only)")
     faults.add_argument("--latency-ms", type=int, default=0, help="delay added to every call")
     faults.add_argument(
@@ -113,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             provisioning_failed=tuple(args.provisioning_failed),
             setup_delay=args.setup_delay,
             max_top=args.max_top,
+            refuse_gt_filter=args.refuse_gt_filter,
             invite_ready_delay=args.invite_ready_delay,
             state_file=args.state_file,
         )

@@ -231,7 +231,7 @@ def create_invitations(call: Call, company: Company, customer_code: str) -> Resp
 def list_invitations(call: Call, company: Company) -> Response:
     """ListCertExpressInvitations: every customer's requests, oldest first by default."""
     args = call.request.args
-    predicates = parse_filter(args.get("$filter"), INVITATION_FILTER_FIELDS)
+    predicates = parse_filter(args.get("$filter"), INVITATION_FILTER_FIELDS, _refused(call))
     invitations = [
         invitation_json(record, call.base_url) for record in call.store.invitations(company.id)
     ]
@@ -261,9 +261,15 @@ def _certificate_serializer(call: Call):
 
 def _certificate_page(call: Call, records: list[dict]) -> Response:
     args = call.request.args
-    selected = apply_filter(records, parse_filter(args.get("$filter"), CERTIFICATE_FILTER_FIELDS))
+    predicates = parse_filter(args.get("$filter"), CERTIFICATE_FILTER_FIELDS, _refused(call))
+    selected = apply_filter(records, predicates)
     ordered = sort_records(selected, args.get("$orderBy"), CERTIFICATE_ORDER_FIELDS)
     return json_response(_exemption_page(call, ordered, _certificate_serializer(call)))
+
+
+def _refused(call: Call) -> frozenset[str]:
+    """The $filter operations the exemption lists refuse (``refuse_gt_filter``)."""
+    return frozenset({"gt"}) if call.config.refuse_gt_filter else frozenset()
 
 
 def _exemption_page(call: Call, records: list, serialize=None) -> dict:

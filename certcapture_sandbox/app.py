@@ -105,7 +105,7 @@ class SandboxApp:
             self._requests.clear()
 
     #: The settings ``configure`` may change while the sandbox runs.
-    RUNTIME_SETTINGS = ("max_top", "invite_ready_delay", "setup_delay")
+    RUNTIME_SETTINGS = ("max_top", "refuse_gt_filter", "invite_ready_delay", "setup_delay")
 
     def configure(self, **changes) -> SandboxConfig:
         """Change runtime settings (``RUNTIME_SETTINGS``); ValueError if invalid."""

@@ -53,8 +53,11 @@ class SandboxConfig:
     ``max_top`` caps ``$top`` on the exemption lists (certificates, a customer's
     certificates, invitations): AvaTax may answer fewer records than asked for
     (docs/api-reference.md, section 1), and then says so only by
-    ``@recordsetCount`` and ``@nextLink``. It and the delays may be changed while
-    the sandbox runs (``SandboxServer.configure``).
+    ``@recordsetCount`` and ``@nextLink``. ``refuse_gt_filter`` makes the same
+    lists refuse a ``gt`` comparison in ``$filter`` with ``InvalidExemptionOperation``
+    (1212): which operations AvaTax accepts is not public, and a client must cope
+    with that answer. These and the delays may be changed while the sandbox runs
+    (``SandboxServer.configure``).
     """
 
     account_id: str = "1100000001"
@@ -65,6 +68,7 @@ class SandboxConfig:
     invite_ready_delay: float = 0.0
     setup_delay: float = 0.0
     max_top: int = DEFAULT_MAX_TOP
+    refuse_gt_filter: bool = False
     state_file: str | os.PathLike | None = None
 
     def __post_init__(self):
@@ -92,6 +96,8 @@ class SandboxConfig:
             or not 1 <= self.max_top <= MAX_TOP
         ):
             raise ValueError(f"max_top must be a whole number from 1 to {MAX_TOP}")
+        if not isinstance(self.refuse_gt_filter, bool):
+            raise ValueError("refuse_gt_filter must be True or False")
 
     def companies(self) -> tuple[Company, ...]:
         """The companies with their stable ids, in configuration order."""

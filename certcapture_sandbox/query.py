@@ -44,11 +44,14 @@ INT_FIELD = int
 Predicate = Callable[[dict], bool]
 
 
-def parse_filter(text: str | None, fields: dict[str, Callable]) -> list[Predicate]:
+def parse_filter(
+    text: str | None, fields: dict[str, Callable], refused: frozenset[str] = frozenset()
+) -> list[Predicate]:
     """Turn ``$filter`` into predicates over records keyed like ``fields``.
 
     ``fields`` maps each filterable record key to the reader applied to both
     the record's value and the literal, e.g. ``{"modifiedDate": DATE_FIELD}``.
+    An operation in ``refused`` is answered InvalidExemptionOperation (1212).
     """
     if not text or not text.strip():
         return []
@@ -57,6 +60,14 @@ def parse_filter(text: str | None, fields: dict[str, Callable]) -> list[Predicat
         match = _CLAUSE.match(text, position)
         if match is None:
             raise invalid([f"cannot read $filter at: {text[position:]!r}"], target="$filter")
+        if match["op"].lower() in refused:
+            raise ApiError(
+                400,
+                "InvalidExemptionOperation",
+                f"The operation '{match['op']}' is not supported on this call.",
+                target="$filter",
+                descriptions=[f"'{match['field']} {match['op']}' is not supported"],
+            )
         predicates.append(_predicate(match, fields))
         if not match["more"]:
             return predicates

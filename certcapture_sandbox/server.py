@@ -129,9 +129,9 @@ class SandboxServer:
         self.app.faults.clear()
 
     def configure(self, **changes) -> SandboxConfig:
-        """Change settings while running: ``max_top``, ``invite_ready_delay``,
-        ``setup_delay``; ``reset()`` restores those it started with. ValueError if
-        invalid. Returns the new configuration."""
+        """Change settings while running: ``max_top``, ``refuse_gt_filter``,
+        ``invite_ready_delay``, ``setup_delay``; ``reset()`` restores those it started
+        with. ValueError if invalid. Returns the new configuration."""
         return self.app.configure(**changes)
 
     def reset(self) -> None:

@@ -293,6 +293,25 @@ def test_a_capped_page_size_does_not_cut_the_listing_short(sandbox, client, page
     assert len(list(client.iter_certificates_changed_since(since, page_size=page_size))) == 8
 
 
+def test_a_refused_gt_filter_falls_back_to_ge_without_repeating_the_watermark(sandbox, client):
+    """The pull's watermark is the modified date of the last certificate taken in: with
+    'ge', that certificate comes back from the server and the client drops it."""
+    client.create_customer(customer())
+    for region in ("WA", "OR", "CA"):
+        sandbox.add_certificate(CODE, region=region)
+    sandbox.configure(refuse_gt_filter=True)
+    sandbox.clear_requests()
+    first = list(client.iter_certificates_changed_since(datetime(2000, 1, 1), page_size=2))
+    assert len(first) == 3
+    watermark = first[1].modified_date
+    rest = list(client.iter_certificates_changed_since(watermark, page_size=2))
+    assert [c.id for c in rest] == [first[2].id]
+    assert served(sandbox, "GET", r"/companies/1001/certificates$") == [400, 200, 200, 200]
+    # An invitation lookup falls back the same way.
+    client.create_invitation(CODE, "ap@acme.test", [48])
+    assert len(list(client.iter_invitations(created_since=datetime(2000, 1, 1)))) == 1
+
+
 def test_definitions(sandbox, client):
     zones = list(client.iter_exposure_zones(page_size=10))
     assert len({zone.id for zone in zones}) == len(zones) > 10

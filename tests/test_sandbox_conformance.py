@@ -890,8 +890,33 @@ def test_exemption_lists_want_pages_of_one_size(sandbox, api):
     assert api("GET", zones, params={"$top": 2, "$skip": 1}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "path, field",
+    [
+        ("/certificates", "modifiedDate"),
+        ("/customers/ACME-1/certificates", "modifiedDate"),
+        ("/certexpressinvites", "date"),
+    ],
+)
+def test_refuse_gt_filter_answers_invalid_exemption_operation(sandbox, api, path, field):
+    create_customer(api)
+    sandbox.configure(refuse_gt_filter=True)
+    refused = api("GET", path, params={"$filter": f"{field} gt '2024-01-01T00:00:00Z'"})
+    error = assert_error(refused, 400, "InvalidExemptionOperation")
+    assert error["details"][0]["number"] == 1212 and error["target"] == "HttpRequest"
+    accepted = api("GET", path, params={"$filter": f"{field} ge '2024-01-01T00:00:00Z'"})
+    assert accepted.status_code == 200
+    sandbox.configure(refuse_gt_filter=False)
+    assert api("GET", path, params={"$filter": f"{field} gt '2024-01-01'"}).status_code == 200
+
+
 def test_configure_refuses_what_cannot_change_while_running(sandbox):
-    for changes in ({"max_top": 0}, {"max_top": 1001}, {"company_codes": ("X",)}):
+    for changes in (
+        {"max_top": 0},
+        {"max_top": 1001},
+        {"refuse_gt_filter": "yes"},
+        {"company_codes": ("X",)},
+    ):
         with pytest.raises(ValueError):
             sandbox.configure(**changes)
     assert sandbox.configure(max_top=7).max_top == 7

@@ -623,6 +623,13 @@ def test_a_certificate_is_never_sent_twice_after_a_failure_that_may_have_taken_e
     assert len(session.calls) == 1 and sleeps == []
 
 
+def test_a_certificates_error_saying_not_found_on_create_may_have_taken_effect_too():
+    client, session, _ = make_client(certificates_error(400, "Exposure zone not found"))
+    with pytest.raises(NotFoundError) as caught:
+        create_certificate(client)
+    assert caught.value.may_have_taken_effect and len(session.calls) == 1
+
+
 def test_a_refused_certificate_did_not_take_effect():
     client, _, _ = make_client(error_reply(400, "InvalidExemptReason", "Unknown reason"))
     with pytest.raises(ValidationError) as caught:

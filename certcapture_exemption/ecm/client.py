@@ -680,8 +680,11 @@ class EcmClient:
         )
         try:
             return self._post_one(Certificate, path, request.to_api())
-        except CertCaptureError as err:
-            err.may_have_taken_effect = True
+        except EcmError as err:
+            # CertCapture's own error, whatever class its words gave it (a "not found"
+            # one is a NotFoundError): Avalara has been seen to keep the certificate.
+            if isinstance(err, CertCaptureError) or err.code == const.ERROR_CERTIFICATES:
+                err.may_have_taken_effect = True
             raise
 
     # --- definitions ---------------------------------------------------------------------

@@ -19,6 +19,7 @@ from certcapture_exemption.ecm import (
     Customer,
     EcmClient,
     NotFoundError,
+    NotProvisionedError,
     ProtocolError,
     RateLimitedError,
     RequestTimeoutError,
@@ -42,7 +43,8 @@ DELAY_SECONDS, READ_TIMEOUT = 1.0, 0.3
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with SandboxServer(SandboxConfig(), host="127.0.0.1", port=0) as server:
+    config = SandboxConfig(not_provisioned=("NOECM",), provisioning_failed=("FAILED",))
+    with SandboxServer(config, host="127.0.0.1", port=0) as server:
         yield server
 
 
@@ -149,6 +151,40 @@ def test_ping_and_company_resolution(sandbox, make_client):
     assert client.certificate_setup().is_provisioned
 
 
+@pytest.mark.parametrize(
+    "company, code", [("NOECM", "CertificatesNotSetup"), ("FAILED", "AccountNotProvisioned")]
+)
+def test_a_company_without_certificate_storage_until_an_administrator_asks_for_it(
+    sandbox, make_client, company, code
+):
+    client = make_client(company_id=sandbox.company_id(company))
+    assert client.certificate_setup().status == "NotProvisioned"
+    with pytest.raises(NotProvisionedError) as caught:
+        client.get_customer(CODE)
+    assert caught.value.code == code and caught.value.details[0]["number"] in (1205, 1216)
+    assert client.request_certificate_setup().is_provisioned
+    assert client.certificate_setup().is_provisioned
+    assert client.create_customer(customer()).customer_code == CODE
+
+
+def test_an_unknown_customer_is_a_not_found_error_in_certcaptures_words(client):
+    """The sandbox answers as Avalara does (404 CertificatesError, 1203): the add-on's
+    recoveries catch NotFoundError, with CertCapture's text as the message."""
+    with pytest.raises(NotFoundError) as caught:
+        client.update_customer(customer("GONE"))
+    error = caught.value
+    assert (error.code, error.status) == ("CertificatesError", 404)
+    assert "GONE" in error.message and "not found" in error.message
+    for call in (
+        lambda: client.get_customer("GONE"),
+        lambda: list(client.iter_customer_certificates("GONE")),
+        lambda: client.get_exemption_status("GONE", "WA"),
+        lambda: client.create_invitation("GONE", "ap@acme.test", [48]),
+    ):
+        with pytest.raises(NotFoundError):
+            call()
+
+
 def test_customer_lifecycle_with_an_awkward_code(client):
     with pytest.raises(NotFoundError):
         client.get_customer(CODE)
@@ -162,10 +198,25 @@ def test_customer_lifecycle_with_an_awkward_code(client):
     assert client.get_customer("NEW-1").name == "Acme Wholesale"
 
 
-def test_a_refused_create_is_a_validation_error(client):
+def test_ship_tos_linked_to_a_bill_to(client):
+    bill_to = client.create_customer(customer())
+    assert (bill_to.is_bill, bill_to.is_ship, bill_to.company_id) == (True, None, 1001)
+    ship_to = client.create_customer(customer("SHIP 1", is_bill=False, is_ship=True))
+    assert client.list_ship_to_customers(CODE) == ()
+    linked = client.link_ship_to_customers(CODE, [ship_to.customer_code])
+    assert linked.customer_code == CODE
+    assert [c.customer_code for c in client.list_ship_to_customers(CODE)] == ["SHIP 1"]
     with pytest.raises(ValidationError) as caught:
-        client.create_customer(Customer("BARE"))
-    assert caught.value.status == 400 and caught.value.details
+        client.link_ship_to_customers("SHIP 1", [CODE])
+    assert caught.value.code == "BillToCustomerExpected"
+    with pytest.raises(NotFoundError):
+        client.link_ship_to_customers(CODE, ["NOBODY"])
+
+
+def test_a_refused_create_is_a_validation_error(sandbox, client):
+    with pytest.raises(ValueError, match="missing required fields"):
+        client.create_customer(Customer("BARE"))  # refused by the client, nothing sent
+    assert sandbox.requests == []
     client.create_customer(customer())
     with pytest.raises(ValidationError) as caught:
         client.create_customer(customer())
@@ -221,6 +272,46 @@ def test_certificate_pages(sandbox, client):
     assert len(list(client.iter_certificates_changed_since(earlier))) == 5
 
 
+@pytest.mark.parametrize("page_size", [1000, 7, 3])
+def test_a_capped_page_size_does_not_cut_the_listing_short(sandbox, client, page_size):
+    """The sandbox answers at most 3 records a page, whatever $top asks: the client
+    follows @nextLink and reads all 8, in pages of equal size (1218 otherwise)."""
+    client.create_customer(customer())
+    regions = ("WA", "OR", "CA", "TX", "NY", "NV", "ID", "UT")
+    ids = [sandbox.add_certificate(CODE, region=region)["id"] for region in regions]
+    for _ in regions:
+        client.create_invitation(CODE, "ap@acme.test", [48])
+    sandbox.configure(max_top=3)
+    sandbox.clear_requests()
+    changed = list(client.iter_certificates_changed_since(None, page_size=page_size))
+    assert [c.id for c in changed] == ids
+    assert served(sandbox, "GET", r"/companies/1001/certificates$") == [200, 200, 200]
+    mine = list(client.iter_customer_certificates(CODE, page_size=page_size))
+    assert sorted(c.id for c in mine) == ids
+    assert len(list(client.iter_invitations(page_size=page_size))) == 8
+    since = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    assert len(list(client.iter_certificates_changed_since(since, page_size=page_size))) == 8
+
+
+def test_a_refused_gt_filter_falls_back_to_ge_without_repeating_the_watermark(sandbox, client):
+    """The pull's watermark is the modified date of the last certificate taken in: with
+    'ge', that certificate comes back from the server and the client drops it."""
+    client.create_customer(customer())
+    for region in ("WA", "OR", "CA"):
+        sandbox.add_certificate(CODE, region=region)
+    sandbox.configure(refuse_gt_filter=True)
+    sandbox.clear_requests()
+    first = list(client.iter_certificates_changed_since(datetime(2000, 1, 1), page_size=2))
+    assert len(first) == 3
+    watermark = first[1].modified_date
+    rest = list(client.iter_certificates_changed_since(watermark, page_size=2))
+    assert [c.id for c in rest] == [first[2].id]
+    assert served(sandbox, "GET", r"/companies/1001/certificates$") == [400, 200, 200, 200]
+    # An invitation lookup falls back the same way.
+    client.create_invitation(CODE, "ap@acme.test", [48])
+    assert len(list(client.iter_invitations(created_since=datetime(2000, 1, 1)))) == 1
+
+
 def test_definitions(sandbox, client):
     zones = list(client.iter_exposure_zones(page_size=10))
     assert len({zone.id for zone in zones}) == len(zones) > 10
@@ -239,9 +330,28 @@ def test_invitation_lifecycle(sandbox, client):
     assert invitation.customer_code == CODE and invitation.exposure_zones == (washington.id,)
     sandbox.make_invitations_ready()
     followed = client.get_invitation(CODE, invitation.id)
-    assert followed.request_link and followed.request_link.startswith(sandbox.url)
+    # An Email request is sent, its link is in the email, none to hand out.
+    assert followed.is_sent and followed.upload_link is None
+    [email] = sandbox.sent_emails()
+    assert email["to"] == "ap@acme.test" and email["link"].startswith(sandbox.url)
+    download = client.create_invitation(CODE, None, [washington.id], delivery_method="Download")
+    assert download.is_ready and not download.is_sent
+    assert download.upload_link.startswith(sandbox.url + "/certexpress/")
+    assert client.get_invitation(CODE, download.invitation.id).upload_link == download.upload_link
     with pytest.raises(NotFoundError):
         client.get_invitation(CODE, 999999)
+
+
+def test_an_email_request_is_in_progress_until_sent():
+    with SandboxServer(SandboxConfig(invite_ready_delay=60)) as slow:
+        client = EcmClient(slow.url, ACCOUNT_ID, LICENSE_KEY, company_id=1001)
+        client.create_customer(customer())
+        result = client.create_invitation(CODE, "ap@acme.test", [48])
+        assert not result.is_ready and not result.is_sent and result.upload_link is None
+        assert not client.get_invitation(CODE, result.invitation.id).is_sent
+        slow.make_invitations_ready()
+        assert client.get_invitation(CODE, result.invitation.id).is_sent
+        client.close()
 
 
 def _reason_id(client, name="RESALE"):
@@ -396,7 +506,10 @@ def test_iter_invitations_lists_filters_and_pages(sandbox, client):
     assert [i.id for i in mine] == [first.id, second.invitation.id]
     assert all(i.customer_code == CODE for i in mine)
     assert mine[1].delivery_method == "Download" and mine[1].recipient is None
-    later = list(client.iter_invitations(customer_code=CODE, created_since=first.date))
+    # The sandbox stamps to the 100 ns tick, as AvaTax does; a datetime keeps microseconds,
+    # so "after first.date" may still hold the first request: ask after its microsecond.
+    since = first.date + timedelta(microseconds=1)
+    later = list(client.iter_invitations(customer_code=CODE, created_since=since))
     assert [i.id for i in later] == [second.invitation.id]
     assert list(client.iter_invitations(customer_code="NOBODY")) == []
 
@@ -424,7 +537,7 @@ def test_an_invitation_sent_twice_is_found_among_the_customer_requests(sandbox, 
         and i.exposure_zones == (zone_id,)
         and i.delivery_method == "Email"
     ]
-    assert len(landed) == 1 and landed[0].request_link
+    assert len(landed) == 1 and landed[0].is_sent
 
 
 def test_request_count_matches_what_the_sandbox_served(sandbox, client):

@@ -2,6 +2,7 @@
 mapping, the retry and idempotency rules, paging, redaction and logging."""
 
 import base64
+import dataclasses
 import logging
 import socket
 import subprocess
@@ -57,6 +58,10 @@ CERTIFICATE_JSON = {
     "modifiedDate": "2024-01-15T10:00:00Z",
 }
 PDF = b"%PDF-1.4 a signed certificate"
+#: A customer with every field the API requires (AvaTax wants an address).
+CUSTOMER = Customer(
+    "C1", "Acme", line1="1 Main St", city="Seattle", postal_code="98101", region="WA", country="US"
+)
 
 
 def make_client(*outcomes, **options):
@@ -189,33 +194,117 @@ def test_customer_codes_are_percent_encoded_as_one_segment(code, encoded):
     assert session.calls[0].url == f"{BASE_URL}{COMPANY}/customers/{encoded}"
 
 
-def test_create_customer_posts_a_one_element_array_of_the_full_record():
-    customer = Customer("C1", "Acme", region="WA", country="US", is_bill=True)
+def test_create_customer_posts_a_one_element_array_without_nulls_and_with_the_company_id():
+    """The .NET SDK leaves nulls out and always sends companyId (CustomerModel.cs)."""
     client, session, _ = make_client(Reply(200, [CUSTOMER_JSON]))
-    assert client.create_customer(customer).id == 12
+    assert client.create_customer(CUSTOMER).id == 12
     call = session.calls[0]
     assert (call.method, call.path) == ("POST", f"{COMPANY}/customers")
-    assert call.kwargs["json"] == [customer.to_api()]
+    assert call.kwargs["json"] == [
+        {
+            "customerCode": "C1",
+            "name": "Acme",
+            "line1": "1 Main St",
+            "city": "Seattle",
+            "postalCode": "98101",
+            "region": "WA",
+            "country": "US",
+            "isBill": True,
+            "companyId": 1001,
+        }
+    ]
 
 
-def test_update_customer_puts_the_full_record_at_its_code():
-    customer = Customer("C 1", "Acme")
+def test_update_customer_puts_the_full_record_at_its_code_nulls_and_company_id_included():
+    customer = dataclasses.replace(CUSTOMER, customer_code="C 1")
     client, session, _ = make_client(Reply(200, {**CUSTOMER_JSON, "customerCode": "C 1"}))
     client.update_customer(customer)
     call = session.calls[0]
     assert (call.method, call.path) == ("PUT", f"{COMPANY}/customers/C%201")
-    assert call.kwargs["json"] == customer.to_api()
+    body = call.kwargs["json"]
+    assert body == dataclasses.replace(customer, company_id=1001).to_api()
+    assert body["companyId"] == 1001 and body["isBill"] is True
+    assert body["line2"] is None and body["isShip"] is None  # PUT replaces: null clears
+
+
+def test_a_company_id_given_by_the_caller_is_kept_and_must_be_the_clients():
+    client, session, _ = make_client(Reply(200, [CUSTOMER_JSON]))
+    client.create_customer(dataclasses.replace(CUSTOMER, company_id=1001))
+    assert session.calls[0].kwargs["json"][0]["companyId"] == 1001
+    with pytest.raises(ValueError, match="companyId 7"):
+        client.create_customer(dataclasses.replace(CUSTOMER, company_id=7))
+    assert len(session.calls) == 1
+
+
+@pytest.mark.parametrize("method", ["create_customer", "update_customer", "upsert_customer"])
+def test_a_customer_without_required_fields_is_refused_before_sending(method):
+    client, session, _ = make_client()
+    customer = dataclasses.replace(CUSTOMER, line1=None, postal_code=" ", region=None)
+    with pytest.raises(ValueError) as caught:
+        getattr(client, method)(customer)
+    assert "'C1'" in str(caught.value) and "line1, postalCode, region" in str(caught.value)
+    assert session.calls == []
+
+
+@pytest.mark.parametrize("method", ["create_customer", "update_customer", "upsert_customer"])
+def test_a_customer_both_bill_to_and_ship_to_is_refused_before_sending(method):
+    client, session, _ = make_client()
+    with pytest.raises(ValueError, match="isBill and isShip"):
+        getattr(client, method)(dataclasses.replace(CUSTOMER, is_ship=True))
+    assert session.calls == []
+
+
+def test_a_ship_to_customer_is_sent_with_is_bill_false():
+    client, session, _ = make_client(Reply(200, [CUSTOMER_JSON]))
+    client.create_customer(dataclasses.replace(CUSTOMER, is_bill=False, is_ship=True))
+    body = session.calls[0].kwargs["json"][0]
+    assert (body["isBill"], body["isShip"]) == (False, True)
 
 
 def test_upsert_updates_an_existing_customer_and_creates_a_missing_one():
     client, session, _ = make_client(Reply(200, CUSTOMER_JSON), Reply(200, CUSTOMER_JSON))
-    client.upsert_customer(Customer("C1", "Acme"))
+    client.upsert_customer(CUSTOMER)
     assert [call.method for call in session.calls] == ["GET", "PUT"]
     client, session, _ = make_client(
         error_reply(404, "EntityNotFoundError"), Reply(200, [CUSTOMER_JSON])
     )
-    client.upsert_customer(Customer("C1", "Acme"))
+    client.upsert_customer(CUSTOMER)
     assert [call.method for call in session.calls] == ["GET", "POST"]
+
+
+def test_link_ship_to_customers_posts_the_codes_to_the_bill_to():
+    answer = {**CUSTOMER_JSON, "isBill": True, "shipTos": [{"id": 13, "customerCode": "S/1"}]}
+    client, session, _ = make_client(Reply(200, answer))
+    bill_to = client.link_ship_to_customers("C 1", ["S/1", "S2"])
+    assert bill_to.id == 12 and bill_to.ship_tos[0].customer_code == "S/1"
+    call = session.calls[0]
+    assert (call.method, call.path) == ("POST", f"{COMPANY}/customers/billto/C%201/shipto/link")
+    assert call.kwargs["json"] == {"customers": ["S/1", "S2"]}
+
+
+def test_link_ship_to_customers_takes_one_code_and_refuses_none():
+    client, session, _ = make_client(Reply(200, CUSTOMER_JSON))
+    client.link_ship_to_customers("C1", "S1")
+    assert session.calls[0].kwargs["json"] == {"customers": ["S1"]}
+    for bad in ([], [""], [None]):
+        with pytest.raises(ValueError):
+            client.link_ship_to_customers("C1", bad)
+    assert len(session.calls) == 1
+
+
+def test_list_ship_to_customers_reads_the_bill_to_with_its_ship_tos():
+    answer = {**CUSTOMER_JSON, "shipTos": [{"id": 13, "customerCode": "S1", "isShip": True}]}
+    client, session, _ = make_client(Reply(200, answer), Reply(200, CUSTOMER_JSON))
+    assert [c.customer_code for c in client.list_ship_to_customers("C1")] == ["S1"]
+    assert session.calls[0].path == f"{COMPANY}/customers/C1"
+    assert session.calls[0].params == {"$include": "shipTos"}
+    assert client.list_ship_to_customers("C1") == ()
+
+
+def test_get_customer_joins_its_includes():
+    client, session, _ = make_client(Reply(200, CUSTOMER_JSON))
+    client.get_customer("C1", include_active_certificates=True, include_ship_tos=True)
+    assert session.calls[0].params == {"$include": "active_certificates,shipTos"}
 
 
 def test_query_parameters_of_each_read():
@@ -236,6 +325,16 @@ def test_query_parameters_of_each_read():
     assert session.calls[3].params == {"$filter": "companyCode eq 'O''NEIL'"}
 
 
+def test_an_unknown_exemption_status_is_logged_and_not_exempt(caplog):
+    client, _, _ = make_client(Reply(200, {"status": "Partial"}), Reply(200, {"status": "EXEMPT"}))
+    with caplog.at_level(logging.WARNING, logger="certcapture_exemption.ecm"):
+        assert not client.get_exemption_status("C1", "WA").is_exempt
+        assert client.get_exemption_status("C1", "WA").is_exempt
+    assert [r.getMessage() for r in caplog.records] == [
+        "Avalara answered the unknown exemption status 'Partial' for US/WA: taken as not exempt"
+    ]
+
+
 def test_find_company_returns_none_when_no_company_has_the_code():
     client, _, _ = make_client(fetch_reply([]))
     assert client.find_company("NOPE") is None
@@ -254,6 +353,102 @@ def test_changed_since_filters_in_utc_orders_and_includes_customers():
         "$skip": 0,
     }
     assert "$filter" not in session.calls[1].params
+
+
+def test_a_download_request_sends_no_recipient_and_gives_its_link_once_ready():
+    answer = [
+        {
+            "status": "Ready",
+            "invitation": {"id": 6, "deliveryMethod": "Download", "requestLink": "https://x/up"},
+        }
+    ]
+    client, session, _ = make_client(Reply(201, answer))
+    result = client.create_invitation("C1", None, [89], delivery_method="Download")
+    assert result.upload_link == "https://x/up" and not result.is_sent
+    assert session.calls[0].kwargs["json"] == [
+        {
+            "exposureZones": [89],
+            "exemptReasons": [],
+            "deliveryMethod": "Download",
+            "coverLetterTitle": "STANDARD_REQUEST",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "recipient, method, problem",
+    [
+        (None, "Email", "recipient"),
+        ("  ", "Email", "recipient"),
+        ("ap@acme.test", "Carrier pigeon", "delivery_method"),
+        ("ap@acme.test", "email", "delivery_method"),
+        (42, "Download", "recipient"),
+    ],
+)
+def test_create_invitation_refuses_bad_arguments_before_sending(recipient, method, problem):
+    client, session, _ = make_client()
+    with pytest.raises(ValueError, match=problem):
+        client.create_invitation("C1", recipient, [89], delivery_method=method)
+    assert session.calls == []
+
+
+def invalid_operation():
+    details = [{"code": "InvalidExemptionOperation", "number": 1212, "description": "gt"}]
+    return error_reply(400, "InvalidExemptionOperation", "Operation not supported", details)
+
+
+def test_a_refused_gt_filter_falls_back_to_ge_and_drops_what_is_at_the_watermark():
+    watermark = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    at_watermark = {"id": 1, "modifiedDate": "2024-01-01T12:00:00.1234567Z"}  # the 7th digit
+    later = {"id": 2, "modifiedDate": "2024-01-01T12:00:00.1234580Z"}
+    client, session, _ = make_client(
+        invalid_operation(),
+        fetch_reply([at_watermark, later]),
+        fetch_reply([at_watermark, later]),
+    )
+    assert [c.id for c in client.iter_certificates_changed_since(watermark)] == [2]
+    filters = [call.params["$filter"] for call in session.calls]
+    assert filters == [
+        "modifiedDate gt '2024-01-01T12:00:00.123456Z'",
+        "modifiedDate ge '2024-01-01T12:00:00.123456Z'",
+    ]
+    # The client remembers: the next listing asks with ge at once.
+    naive = watermark.replace(tzinfo=None)
+    assert [c.id for c in client.iter_certificates_changed_since(naive)] == [2]
+    assert session.calls[2].params["$filter"].startswith("modifiedDate ge ")
+    assert len(session.calls) == 3
+
+
+def test_other_refusals_of_the_filter_are_raised():
+    client, session, _ = make_client(error_reply(400, "MalformedFilterException", "bad"))
+    with pytest.raises(ValidationError) as caught:
+        list(client.iter_certificates_changed_since(datetime(2024, 1, 1)))
+    assert caught.value.code == "MalformedFilterException" and len(session.calls) == 1
+
+
+def test_changed_since_needs_a_datetime():
+    client, session, _ = make_client()
+    with pytest.raises(ValueError):
+        client.iter_certificates_changed_since(date(2024, 1, 1))
+    assert session.calls == []
+
+
+def test_iter_invitations_falls_back_to_ge_too():
+    since = datetime(2024, 6, 1, 9, 0, tzinfo=timezone.utc)
+    client, session, _ = make_client(
+        invalid_operation(),
+        fetch_reply(
+            [
+                {"id": 1, "customerCode": "C1", "date": "2024-06-01T09:00:00Z"},
+                {"id": 2, "customerCode": "C1", "date": "2024-06-01T09:00:01Z"},
+            ]
+        ),
+    )
+    found = client.iter_invitations(customer_code="C1", created_since=since)
+    assert [i.id for i in found] == [2]
+    assert session.calls[1].params["$filter"] == (
+        "customerCode eq 'C1' and date ge '2024-06-01T09:00:00Z'"
+    )
 
 
 def test_invitation_body_and_answer():
@@ -428,6 +623,13 @@ def test_a_certificate_is_never_sent_twice_after_a_failure_that_may_have_taken_e
     assert len(session.calls) == 1 and sleeps == []
 
 
+def test_a_certificates_error_saying_not_found_on_create_may_have_taken_effect_too():
+    client, session, _ = make_client(certificates_error(400, "Exposure zone not found"))
+    with pytest.raises(NotFoundError) as caught:
+        create_certificate(client)
+    assert caught.value.may_have_taken_effect and len(session.calls) == 1
+
+
 def test_a_refused_certificate_did_not_take_effect():
     client, _, _ = make_client(error_reply(400, "InvalidExemptReason", "Unknown reason"))
     with pytest.raises(ValidationError) as caught:
@@ -585,6 +787,101 @@ def test_paging_without_a_count_stops_at_the_first_short_page():
     assert len(session.calls) == 2
 
 
+def records(first, last):
+    return [{"id": n} for n in range(first, last + 1)]
+
+
+def test_a_server_cap_on_top_does_not_end_the_listing():
+    """Asked for 10, the server answers 4 of 10: the first page's length is its page size."""
+    client, session, _ = make_client(
+        fetch_reply(records(1, 4), count=10),
+        fetch_reply(records(5, 8), count=10),
+        fetch_reply(records(9, 10), count=10),
+    )
+    assert [c.id for c in client.iter_customer_certificates("C1", page_size=10)] == list(
+        range(1, 11)
+    )
+    assert [(c.params["$top"], c.params["$skip"]) for c in session.calls] == [
+        (10, 0),
+        (4, 4),
+        (4, 8),
+    ]
+
+
+def test_a_short_page_in_the_middle_does_not_end_the_listing_either():
+    client, session, _ = make_client(
+        fetch_reply(records(1, 3), count=7),
+        fetch_reply(records(4, 5), count=7),
+        fetch_reply(records(6, 7), count=7),
+    )
+    assert len(list(client.iter_customer_certificates("C1", page_size=3))) == 7
+    assert [c.params["$skip"] for c in session.calls] == [0, 3, 5]
+
+
+def test_an_empty_page_ends_the_listing_whatever_the_count():
+    client, session, _ = make_client(fetch_reply(records(1, 2), count=9), fetch_reply([], count=9))
+    assert len(list(client.iter_customer_certificates("C1", page_size=2))) == 2
+    assert len(session.calls) == 2
+
+
+def next_link_reply(records_, count, link):
+    reply = fetch_reply(records_, count)
+    reply.json["@nextLink"] = link
+    return reply
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        f"{COMPANY}/certificates?$top=2&$skip=2&$orderBy=modifiedDate&$include=customers",
+        f"{BASE_URL}{COMPANY}/certificates?$top=2&$skip=2&$orderBy=modifiedDate&$include=customers",
+    ],
+    ids=["relative", "absolute"],
+)
+def test_next_link_is_followed_on_the_clients_own_host(link):
+    client, session, _ = make_client(
+        next_link_reply(records(1, 2), 3, link), fetch_reply(records(3, 3), count=3)
+    )
+    assert [c.id for c in client.iter_certificates_changed_since(None, page_size=50)] == [1, 2, 3]
+    second = session.calls[1]
+    assert second.url.startswith(f"{BASE_URL}{COMPANY}/certificates?")
+    assert second.params == {
+        "$top": "2",
+        "$skip": "2",
+        "$orderBy": "modifiedDate",
+        "$include": "customers",
+    }
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        f"https://elsewhere.test{COMPANY}/certificates?$top=2&$skip=2",
+        f"http://ecm.example.test{COMPANY}/certificates?$top=2&$skip=2",
+        "/api/v2/companies/1001/customers?$top=2&$skip=2",
+        f"{COMPANY}/certificates",
+    ],
+    ids=["other-host", "other-scheme", "other-path", "no-query"],
+)
+def test_a_next_link_elsewhere_is_ignored_and_paging_goes_on_by_skip(link):
+    client, session, _ = make_client(
+        next_link_reply(records(1, 2), 3, link), fetch_reply(records(3, 3), count=3)
+    )
+    assert len(list(client.iter_certificates_changed_since(None, page_size=2))) == 3
+    assert session.calls[1].url.startswith(BASE_URL + COMPANY + "/certificates?")
+    assert (session.calls[1].params["$top"], session.calls[1].params["$skip"]) == (2, 2)
+
+
+def test_a_next_link_that_repeats_itself_is_followed_once():
+    link = f"{COMPANY}/customers/C1/certificates?$top=2&$skip=2"
+    page = {"value": records(1, 2), "@nextLink": link}  # no @recordsetCount
+    client, session, _ = make_client(
+        Reply(200, page), Reply(200, {**page, "value": records(3, 4)}), Reply(200, {"value": []})
+    )
+    assert len(list(client.iter_customer_certificates("C1", page_size=2))) == 4
+    assert session.calls[2].params["$skip"] == 4
+
+
 @pytest.mark.parametrize("page_size", [0, 1001, "10"])
 def test_bad_page_sizes_are_refused_at_call_time(page_size):
     client, _, _ = make_client()
@@ -667,6 +964,110 @@ def test_certcapture_errors_read_their_text_from_the_details():
         client.get_customer("C1")
     assert caught.value.message == "Customer has no ship-to state"
     assert caught.value.details == details
+
+
+@pytest.mark.parametrize(
+    "status, code, number",
+    [
+        (400, "CertificatesNotSetup", 1205),
+        (400, "CertCaptureNotConfiguredError", 1205),  # the name before SDK 18.4
+        (400, "AccountNotProvisioned", 1216),
+        (500, "AccountNotProvisioned", 1216),
+    ],
+)
+def test_not_set_up_and_not_provisioned_are_not_provisioned_errors(status, code, number):
+    details = [{"code": code, "number": number, "description": "Not set up"}]
+    client, _, _ = make_client(error_reply(status, code, "Not set up", details), max_retries=0)
+    with pytest.raises(NotProvisionedError) as caught:
+        client.get_customer("C1")
+    assert caught.value.code == code and caught.value.status == status
+
+
+def test_not_provisioned_error_defaults_to_the_current_code_name():
+    assert NotProvisionedError().code == "CertificatesNotSetup"
+
+
+def certificates_error(status, description):
+    details = [
+        {
+            "code": "CertificatesError",
+            "number": 1203,
+            "message": "Certificates API returned error",
+            "description": description,
+            "severity": "Error",
+        }
+    ]
+    return error_reply(status, "CertificatesError", "Certificates API returned error", details)
+
+
+@pytest.mark.parametrize(
+    "status, description",
+    [
+        (404, "The customer could not be processed."),
+        (400, "Customer 'C1' was not found."),
+        (400, '{"success":false,"error":"Customer does not exist"}'),
+        (400, "No such customer: C1"),
+        (400, "Unknown entity"),
+    ],
+)
+def test_a_certificates_error_saying_not_found_is_a_not_found_error(status, description):
+    client, session, _ = make_client(certificates_error(status, description))
+    with pytest.raises(NotFoundError) as caught:
+        client.get_customer("C1")
+    error = caught.value
+    assert (error.code, error.status, error.message) == ("CertificatesError", status, description)
+    assert not error.transient and len(session.calls) == 1
+
+
+def test_a_certificates_error_about_something_else_stays_a_certcapture_error():
+    client, _, _ = make_client(certificates_error(400, "The uploaded file must be a PDF."))
+    with pytest.raises(CertCaptureError) as caught:
+        client.get_customer("C1")
+    assert type(caught.value) is CertCaptureError
+
+
+def test_update_of_a_customer_certcapture_does_not_know_is_a_not_found_error():
+    """The add-on re-creates a customer deleted in CertCapture when its update is a
+    NotFoundError: it must be one in the form Avalara answers it too."""
+    client, _, _ = make_client(certificates_error(404, "Customer 'C1' not found"))
+    with pytest.raises(NotFoundError):
+        client.update_customer(CUSTOMER)
+
+
+@pytest.mark.parametrize(
+    "code", ["RequestLimitExceeded", "ConcurrentRequestLimitExceeded", "RateLimitExceededError"]
+)
+@pytest.mark.parametrize("status", [429, 400, 503, 500, 502])
+def test_rate_limit_codes_are_rate_limited_whatever_the_status(code, status):
+    client, session, sleeps = make_client(
+        error_reply(status, code, "Too many requests"), Reply(200, CUSTOMER_JSON)
+    )
+    assert client.get_customer("C1").id == 12  # transient: retried
+    assert len(session.calls) == 2 and len(sleeps) == 1
+    client, _, _ = make_client(error_reply(status, code, "Too many requests"), max_retries=0)
+    with pytest.raises(RateLimitedError) as caught:
+        client.get_customer("C1")
+    assert caught.value.transient and not caught.value.may_have_taken_effect
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize("status", [400, 502, 504])
+def test_a_rate_limited_post_was_turned_away_and_is_retried(status):
+    client, session, _ = make_client(
+        error_reply(status, "ConcurrentRequestLimitExceeded", "Busy"), Reply(201, INVITATION_JSON)
+    )
+    assert client.create_invitation("C1", "ap@acme.test", [89]).invitation.id == 5
+    assert [c.method for c in session.calls] == ["POST", "POST"]
+
+
+def test_request_certificate_setup_posts_without_body_and_returns_the_status():
+    answer = {"status": "InProgress", "accountId": 1100000001, "companyId": 1001}
+    client, session, _ = make_client(Reply(200, answer))
+    status = client.request_certificate_setup()
+    assert status.status == "InProgress" and not status.is_provisioned
+    call = session.calls[0]
+    assert (call.method, call.path) == ("POST", f"{COMPANY}/certificates/setup")
+    assert call.kwargs["json"] is None
 
 
 def test_a_non_json_error_body_still_gives_the_status():
@@ -860,7 +1261,7 @@ def test_an_invitation_is_never_sent_twice_after_an_ambiguous_failure(failure, e
 )
 def test_create_customer_after_an_ambiguous_failure_returns_the_customer_it_finds(failure):
     client, session, _ = make_client(failure, Reply(200, CUSTOMER_JSON))
-    assert client.create_customer(Customer("C1", "Acme")).id == 12
+    assert client.create_customer(CUSTOMER).id == 12
     assert [(c.method, c.path) for c in session.calls] == [
         ("POST", f"{COMPANY}/customers"),
         ("GET", f"{COMPANY}/customers/C1"),
@@ -880,7 +1281,7 @@ def test_create_customer_posts_again_only_when_the_lookup_finds_nothing():
     client, session, _ = make_client(
         requests.ReadTimeout(), error_reply(404, "EntityNotFoundError"), Reply(200, [CUSTOMER_JSON])
     )
-    assert client.create_customer(Customer("C1", "Acme")).id == 12
+    assert client.create_customer(CUSTOMER).id == 12
     assert [c.method for c in session.calls] == ["POST", "GET", "POST"]
 
 
@@ -891,14 +1292,14 @@ def test_create_customer_returns_the_late_first_create_when_the_retry_is_a_dupli
         error_reply(400, "DuplicateEntry", "customerCode 'C1' already exists"),
         Reply(200, CUSTOMER_JSON),
     )
-    assert client.create_customer(Customer("C1", "Acme")).id == 12
+    assert client.create_customer(CUSTOMER).id == 12
     assert [c.method for c in session.calls] == ["POST", "GET", "POST", "GET"]
 
 
 def test_create_customer_does_not_look_up_after_a_clear_refusal():
     client, session, _ = make_client(error_reply(400, "ValueRequiredError", "name required"))
     with pytest.raises(ValidationError):
-        client.create_customer(Customer("C1"))
+        client.create_customer(CUSTOMER)
     assert len(session.calls) == 1
 
 

@@ -112,21 +112,88 @@ def test_customer_reads_every_field_in_snake_case():
 
 
 def test_customer_to_api_sends_the_full_writable_record_and_no_read_only_field():
+    """companyId is sent: CustomerModel.ts requires it, and the .NET SDK always sends it."""
     body = Customer.from_api(FULL_CUSTOMER).to_api()
-    read_only = {"id", "companyId", "createdDate", "modifiedDate", "activeCertificates"}
+    read_only = {"id", "createdDate", "modifiedDate", "activeCertificates"}
     assert body == {key: value for key, value in FULL_CUSTOMER.items() if key not in read_only}
 
 
 def test_customer_to_api_sends_unset_fields_as_null_because_put_replaces():
     body = Customer("C1", "Acme").to_api()
     assert body["customerCode"] == "C1" and body["name"] == "Acme"
-    assert body["line2"] is None and body["isBill"] is None
-    assert len(body) == 17
+    assert body["line2"] is None and body["isShip"] is None and body["companyId"] is None
+    assert len(body) == 18
+
+
+def test_customer_to_api_without_nulls_is_what_a_create_sends():
+    body = Customer("C1", "Acme", city="Seattle", company_id=1001).to_api(omit_none=True)
+    assert body == {
+        "customerCode": "C1",
+        "name": "Acme",
+        "city": "Seattle",
+        "isBill": True,
+        "companyId": 1001,
+    }
+
+
+def test_a_customer_built_here_is_a_bill_to_and_never_says_ship_to():
+    """isBill and isShip both true is refused by the API (CustomerCantBeBothShipToAndBillTo):
+    a customer is a bill-to by default, with isShip left out."""
+    customer = Customer("C1", "Acme")
+    assert customer.is_bill is True and customer.is_ship is None
+    assert "isShip" not in customer.to_api(omit_none=True)
+
+
+def test_a_customer_read_without_flags_has_none_not_the_default():
+    customer = Customer.from_api({"id": 3, "customerCode": "X"})
+    assert customer.is_bill is None and customer.is_ship is None
 
 
 def test_partial_customer_with_only_id_and_code():
     customer = Customer.from_api({"id": 3, "customerCode": "X"})
-    assert customer == Customer("X", id=3)
+    assert customer == Customer("X", id=3, is_bill=None)
+
+
+@pytest.mark.parametrize(
+    "changes, missing",
+    [
+        ({}, ()),
+        ({"name": None, "line1": " "}, ("name", "line1")),
+        ({"city": None, "postal_code": ""}, ("city", "postalCode")),
+        ({"country": None}, ("country",)),
+        ({"region": None}, ("region",)),
+        ({"region": None, "country": "CA"}, ("region",)),
+        ({"region": None, "country": "usa"}, ("region",)),
+        ({"region": None, "country": "FR"}, ()),
+        ({"customer_code": ""}, ("customerCode",)),
+    ],
+)
+def test_missing_fields_names_what_the_api_requires(changes, missing):
+    fields = {
+        "customer_code": "C1",
+        "name": "Acme",
+        "line1": "1 Main St",
+        "city": "Seattle",
+        "postal_code": "98101",
+        "region": "WA",
+        "country": "US",
+        **changes,
+    }
+    assert Customer(**fields).missing_fields() == missing
+
+
+def test_ship_tos_and_bill_tos_are_read_as_customers():
+    customer = Customer.from_api(
+        {
+            **FULL_CUSTOMER,
+            "shipTos": [{"id": 13, "customerCode": "C1-SHIP", "isShip": True}],
+            "billTos": [],
+        }
+    )
+    assert customer.ship_tos == (Customer("C1-SHIP", id=13, is_bill=None, is_ship=True),)
+    assert customer.bill_tos == ()
+    assert Customer.from_api(FULL_CUSTOMER).ship_tos is None
+    assert "shipTos" not in customer.to_api()
 
 
 def test_active_certificates_count_is_the_list_length():
@@ -146,7 +213,7 @@ def test_certificate_reads_nested_models_and_both_date_forms():
     assert certificate.exposure_zone == ExposureZone(89, "Washington", "EZ_US_WA", None, "WA", "US")
     assert certificate.exempt_percentage == 100.0
     assert isinstance(certificate.exempt_percentage, float)
-    assert certificate.customers == (Customer("C/001 é", id=12),)
+    assert certificate.customers == (Customer("C/001 é", id=12, is_bill=None),)
 
 
 def test_certificate_tolerates_missing_optional_keys_and_nulls():
@@ -215,6 +282,74 @@ def test_parse_datetime_is_always_timezone_aware(text, expected):
     assert parsed.tzinfo is not None and parsed == expected
 
 
+UTC = timezone.utc
+#: The fraction digits a .NET server may write (Json.NET drops trailing zeros; 7 is
+#: its 100 ns tick), each with and without a zone: (text, microseconds read).
+FRACTIONS = [
+    ("", 0),
+    (".1", 100000),
+    (".123", 123000),
+    (".123456", 123456),
+    (".1234567", 123456),  # the 7th digit is cut: a datetime holds microseconds
+]
+
+
+@pytest.mark.parametrize("zone", ["Z", "", "+00:00", "-05:00"], ids=["Z", "none", "utc", "est"])
+@pytest.mark.parametrize("fraction, microseconds", FRACTIONS, ids=[f or "0" for f, _ in FRACTIONS])
+def test_parse_datetime_reads_every_fraction_length_with_or_without_a_zone(
+    zone, fraction, microseconds
+):
+    parsed = parse_datetime(f"2024-05-01T12:30:05{fraction}{zone}")
+    offset = timedelta(hours=-5) if zone == "-05:00" else timedelta(0)
+    assert parsed == datetime(2024, 5, 1, 12, 30, 5, microseconds, tzinfo=timezone(offset))
+    assert parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-05-01", datetime(2024, 5, 1, tzinfo=UTC)),
+        ("2024-05-01T00:00:00", datetime(2024, 5, 1, tzinfo=UTC)),
+        ("2024-05-01T12:30Z", datetime(2024, 5, 1, 12, 30, tzinfo=UTC)),
+        ("2024-05-01T12:30:00.1234567", datetime(2024, 5, 1, 12, 30, 0, 123456, tzinfo=UTC)),
+        ("2024-05-01T12:30:00+0200", datetime(2024, 5, 1, 10, 30, tzinfo=UTC)),
+        ("2024-05-01T12:30:00.5z", datetime(2024, 5, 1, 12, 30, 0, 500000, tzinfo=UTC)),
+    ],
+)
+def test_parse_datetime_reads_the_forms_of_the_api_reference(text, expected):
+    assert parse_datetime(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2024-13-01T00:00:00Z", "2024-05-01T25:00:00Z", "2024-05-01T12:30:00.Z", "20240501", "x"],
+)
+def test_parse_datetime_refuses_what_is_not_a_date_time(text):
+    with pytest.raises(ProtocolError):
+        parse_datetime(text)
+
+
+def test_dates_are_read_without_fromisoformat_as_python_3_10_would_refuse_them(monkeypatch):
+    """Python 3.10's ``fromisoformat`` refuses ``Z`` and fractions of other than 3 or
+    6 digits; the add-on supports 3.10, so the reader must not depend on it."""
+
+    class Python310Datetime(datetime):
+        @classmethod
+        def fromisoformat(cls, text):
+            raise ValueError(f"Invalid isoformat string: {text!r}")
+
+    from certcapture_exemption.ecm import models
+
+    monkeypatch.setattr(models, "datetime", Python310Datetime)
+    assert parse_datetime("2024-05-01T12:30:00.1234567Z") == datetime(
+        2024, 5, 1, 12, 30, 0, 123456, tzinfo=UTC
+    )
+    assert parse_datetime("2024-05-01T12:30:00.1Z").microsecond == 100000
+    assert parse_date("2024-05-01T00:00:00Z") == date(2024, 5, 1)
+    customer = Customer.from_api(FULL_CUSTOMER)
+    assert customer.modified_date.microsecond == 123456
+
+
 def test_format_datetime_writes_utc_with_z_and_takes_naive_as_utc():
     aware = datetime(2024, 3, 1, 14, 30, 5, 999, tzinfo=timezone(timedelta(hours=2)))
     assert format_datetime(aware) == "2024-03-01T12:30:05.000999Z"
@@ -231,6 +366,22 @@ def test_status_properties():
     assert exempt.is_exempt and exempt.certificate.id == 7
     not_exempt = ExemptionStatus.from_api({"status": "NotExempt", "certificate": None})
     assert not not_exempt.is_exempt and not_exempt.certificate is None
+
+
+@pytest.mark.parametrize(
+    "status, exempt, known",
+    [
+        ("Exempt", True, True),
+        ("EXEMPT", True, True),
+        ("exempt", True, True),
+        ("NotExempt", False, True),
+        ("notexempt", False, True),
+        ("Pending", False, False),
+    ],
+)
+def test_exemption_status_is_compared_without_case(status, exempt, known):
+    answer = ExemptionStatus.from_api({"status": status})
+    assert answer.is_exempt is exempt and answer.is_known_status is known
 
 
 def test_ping_and_company():
@@ -274,6 +425,66 @@ def test_invitation_result_and_ready_state():
     assert not in_progress.is_ready and in_progress.invitation == Invitation(6)
     with pytest.raises(ProtocolError):
         InvitationResult.from_api({"status": "Ready"})
+
+
+def invitation_result(status, delivery, email_status=None, link="https://x.test/up/1"):
+    return InvitationResult.from_api(
+        {
+            "status": status,
+            "invitation": {
+                "id": 5,
+                "deliveryMethod": delivery,
+                "emailStatus": email_status,
+                "requestLink": link,
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "status, delivery, email_status, link, sent, upload_link",
+    [
+        # Email: the email carries the link; the state comes from emailStatus.
+        ("InProgress", "Email", None, None, False, None),
+        ("Ready", "Email", None, None, False, None),
+        ("Ready", "Email", "Sent", None, True, None),
+        ("Ready", "Email", "sent", "https://x.test/up/1", True, None),  # link not usable
+        # Download: the link is usable once Ready, and no email is sent.
+        ("InProgress", "Download", None, None, False, None),
+        ("InProgress", "Download", None, "https://x.test/up/1", False, None),
+        ("Ready", "Download", None, "https://x.test/up/1", False, "https://x.test/up/1"),
+        ("Ready", "Fax", None, "https://x.test/up/1", False, None),
+    ],
+)
+def test_an_invitation_is_sent_by_its_email_or_usable_by_its_download_link(
+    status, delivery, email_status, link, sent, upload_link
+):
+    result = invitation_result(status, delivery, email_status, link)
+    assert result.is_sent is sent and result.invitation.is_sent is sent
+    assert result.upload_link == upload_link
+
+
+def test_an_invitation_read_alone_has_no_status_its_download_link_counts():
+    """GET answers no status: a Download request's link is there once it is Ready."""
+    download = Invitation.from_api(
+        {"id": 5, "deliveryMethod": "Download", "requestLink": "https://x.test/up/1"}
+    )
+    assert download.upload_link == "https://x.test/up/1" and not download.is_sent
+    email = Invitation.from_api(
+        {"id": 5, "deliveryMethod": "Email", "emailStatus": "Sent", "requestLink": "https://x"}
+    )
+    assert email.upload_link is None and email.is_sent
+    assert Invitation(5).upload_link is None and not Invitation(5).is_sent
+
+
+def test_a_download_request_body_leaves_the_recipient_out():
+    request = InvitationRequest(None, (89,), (), "Download")
+    assert request.to_api(omit_none=True) == {
+        "exposureZones": [89],
+        "exemptReasons": [],
+        "deliveryMethod": "Download",
+        "coverLetterTitle": "STANDARD_REQUEST",
+    }
 
 
 def test_invitation_request_body_uses_ids_and_enum_strings():

@@ -9,11 +9,12 @@ An instance is not thread-safe (it holds one ``requests`` session): use one
 client per thread or per Odoo request.
 """
 
+import dataclasses
 import logging
 import time
 from contextlib import contextmanager
-from datetime import date, datetime
-from urllib.parse import quote
+from datetime import date, datetime, timezone
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from . import const
 from .errors import (
@@ -57,7 +58,8 @@ def _odata_string(value):
 
 
 def _fetch_result(data, method, path):
-    """The records and ``@recordsetCount`` (or None) of a FetchResult."""
+    """The records, ``@recordsetCount`` (or None) and ``@nextLink`` (or None) of a
+    FetchResult."""
     if not isinstance(data, dict) or not isinstance(data.get("value"), list):
         raise ProtocolError(
             "Avalara's answer has no list of records ('value').", method=method, path=path
@@ -67,7 +69,8 @@ def _fetch_result(data, method, path):
         raise ProtocolError(
             "Avalara's answer has a non-numeric @recordsetCount.", method=method, path=path
         )
-    return data["value"], total
+    next_link = data.get("@nextLink")
+    return data["value"], total, next_link if isinstance(next_link, str) else None
 
 
 def _is_int(value):
@@ -166,6 +169,8 @@ class EcmClient:
         )
         self.company_id = company_id
         self.max_pdf_bytes = max_pdf_bytes
+        #: Date fields whose ``gt`` filter the API refused: asked with ``ge`` since.
+        self._gt_refused = set()
 
     def __repr__(self):
         return (
@@ -222,8 +227,9 @@ class EcmClient:
         return model.from_api(self._transport.request_json("GET", path, params=params))
 
     def _post_one(self, model, path, body):
-        """POST a one-element array (the API creates in bulk) and read the one answer."""
-        answer = self._transport.request_json("POST", path, body=[body.to_api()])
+        """POST a one-element array of the JSON object ``body`` (the API creates in bulk)
+        and read the one answer."""
+        answer = self._transport.request_json("POST", path, body=[body])
         if not isinstance(answer, list) or len(answer) != 1:
             raise ProtocolError(
                 "Avalara's answer to a create is not a one-element list.",
@@ -241,22 +247,31 @@ class EcmClient:
     def _iter_pages(self, model, path, params, page_size, on_unreadable=None):
         """Records page by page (``$top``/``$skip``), holding one page at a time.
 
-        Arguments are checked now, pages are fetched as the iterator is consumed;
-        it stops at a short page or once ``@recordsetCount`` records were read.
-        A record that cannot be read raises ProtocolError, unless
-        ``on_unreadable(raw_record, error)`` is given: then it is handed the
-        record and the error, and the others go on.
+        Arguments are checked now, pages are fetched as the iterator is consumed
+        (see ``_fetch_pages`` for when it stops). A record that cannot be read
+        raises ProtocolError, unless ``on_unreadable(raw_record, error)`` is given:
+        then it is handed the record and the error, and the others go on.
         """
         _check_page_size(page_size)
         return self._fetch_pages(model, path, params, page_size, on_unreadable)
 
     def _fetch_pages(self, model, path, params, page_size, on_unreadable):
-        skip = 0
+        """The records of every page.
+
+        The next page is the one ``@nextLink`` names when the answer has one (its
+        query, sent to the same path and host), else ``$skip`` moves on by the
+        records read. A page shorter than ``$top`` ends the listing only when the
+        answer has no ``@recordsetCount``: the server may cap ``$top``, and then
+        the first page's length is its page size, kept for the following pages
+        (the exemption calls want pages of equal size). It stops on an empty page
+        and once ``@recordsetCount`` records were read.
+        """
+        top, skip, first = page_size, 0, True
+        query = {**params, "$top": top, "$skip": skip}
+        followed = set()
         while True:
-            data = self._transport.request_json(
-                "GET", path, params={**params, "$top": page_size, "$skip": skip}
-            )
-            records, total = _fetch_result(data, "GET", path)
+            data = self._transport.request_json("GET", path, params=query)
+            records, total, next_link = _fetch_result(data, "GET", path)
             for record in records:
                 try:
                     item = model.from_api(record)
@@ -267,8 +282,105 @@ class EcmClient:
                     continue
                 yield item
             skip += len(records)
-            if len(records) < page_size or (total is not None and skip >= total):
+            if not records or (total is not None and skip >= total):
                 return
+            following = self._next_link_query(next_link, path)
+            if following is not None and next_link not in followed:
+                followed.add(next_link)
+                query, first = following, False
+                continue
+            if len(records) < top:
+                if total is None:
+                    return
+                if first:
+                    _logger.info(
+                        "Avalara answered %d of %d records asked for on %s: paging by %d",
+                        len(records),
+                        top,
+                        path,
+                        len(records),
+                    )
+                    top = len(records)
+            first = False
+            query = {**params, "$top": top, "$skip": skip}
+
+    def _iter_pages_since(
+        self, model, path, params, since_filter, page_size, *, clauses=(), on_unreadable=None
+    ):
+        """``_iter_pages`` of the records whose date field is after a moment.
+
+        ``since_filter`` is (API field, model attribute, moment). The filter is
+        ``<field> gt '<moment>'`` (after ``clauses``, joined by ``and``); if the API
+        refuses the operation on the first page (``InvalidExemptionOperation``), it is
+        ``ge`` from then on for this field, and the records at the moment or before
+        are dropped here.
+        """
+        api_field, attribute, since = since_filter
+        if not isinstance(since, datetime):
+            raise ValueError(f"the moment to list {api_field} after must be a datetime")
+        _check_page_size(page_size)
+        return self._fetch_pages_since(
+            model, path, params, since_filter, page_size, clauses, on_unreadable
+        )
+
+    def _fetch_pages_since(
+        self, model, path, params, since_filter, page_size, clauses, on_unreadable
+    ):
+        api_field, attribute, since = since_filter
+        literal = _odata_string(format_datetime(since))
+
+        def pages(operation):
+            text = " and ".join((*clauses, f"{api_field} {operation} {literal}"))
+            return self._fetch_pages(
+                model, path, {**params, "$filter": text}, page_size, on_unreadable
+            )
+
+        if api_field not in self._gt_refused:
+            after = pages("gt")
+            try:
+                first = next(after)
+            except StopIteration:
+                return
+            except ValidationError as err:
+                if err.code != const.ERROR_INVALID_EXEMPTION_OPERATION:
+                    raise
+                _logger.warning(
+                    "Avalara refused '%s gt' on %s (%s): asking with 'ge' from now on",
+                    api_field,
+                    path,
+                    err.code,
+                )
+                self._gt_refused.add(api_field)
+            else:
+                yield first
+                yield from after
+                return
+        moment = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+        for item in pages("ge"):
+            stamp = getattr(item, attribute)
+            if stamp is not None and stamp <= moment:
+                continue  # at the watermark: the caller has it already
+            yield item
+
+    def _next_link_query(self, next_link, path):
+        """The query options of an ``@nextLink`` that names this listing (``path``, on
+        the client's own host or relative to it), else None. Only its query is used:
+        the request goes to the client's own base URL and path, so a link elsewhere
+        never receives the credentials."""
+        if not next_link:
+            return None
+        try:
+            link = urlsplit(next_link)
+        except ValueError:
+            return None
+        base = urlsplit(self._transport.base_url)
+        if (link.scheme or link.netloc) and (
+            link.scheme.lower() != base.scheme or link.netloc.lower() != base.netloc.lower()
+        ):
+            return None
+        if not link.query or not unquote(link.path).endswith(unquote(path)):
+            return None
+        return dict(parse_qsl(link.query, keep_blank_values=True))
 
     # --- account and company -----------------------------------------------------------
 
@@ -280,24 +392,74 @@ class EcmClient:
         """The AvaTax company with this code, or None: its ``id`` is the ``company_id``."""
         params = {"$filter": f"companyCode eq {_odata_string(company_code)}"}
         data = self._transport.request_json("GET", const.COMPANIES_PATH, params=params)
-        records, _total = _fetch_result(data, "GET", const.COMPANIES_PATH)
+        records, _total, _next_link = _fetch_result(data, "GET", const.COMPANIES_PATH)
         return Company.from_api(records[0]) if records else None
 
     def certificate_setup(self):
         """Whether exemption certificate management is provisioned for the company."""
         return self._get(SetupStatus, self._company_path("certificates", "setup"))
 
+    def request_certificate_setup(self):
+        """Ask Avalara to set up exemption certificate storage for the company
+        (RequestCertificateSetup, POST with no body), for administrators; returns the
+        ``SetupStatus`` it answers. Provisioning may take a while: poll
+        ``certificate_setup`` until it ``is_provisioned``."""
+        path = self._company_path("certificates", "setup")
+        return SetupStatus.from_api(self._transport.request_json("POST", path))
+
     # --- customers --------------------------------------------------------------------
 
-    def get_customer(self, customer_code, *, include_active_certificates=False):
-        """The customer with this code; NotFoundError if there is none."""
-        params = (
-            {"$include": const.INCLUDE_ACTIVE_CERTIFICATES} if include_active_certificates else None
-        )
+    def get_customer(
+        self, customer_code, *, include_active_certificates=False, include_ship_tos=False
+    ):
+        """The customer with this code; NotFoundError if there is none.
+
+        ``include_active_certificates`` fills ``active_certificates``,
+        ``include_ship_tos`` fills ``ship_tos`` (``$include=shipTos``)."""
+        included = [
+            name
+            for name, wanted in (
+                (const.INCLUDE_ACTIVE_CERTIFICATES, include_active_certificates),
+                (const.INCLUDE_SHIP_TOS, include_ship_tos),
+            )
+            if wanted
+        ]
+        params = {"$include": ",".join(included)} if included else None
         return self._get(Customer, self._company_path("customers", customer_code), params)
+
+    def _sendable_customer(self, customer):
+        """``customer`` with ``company_id`` filled in, or ValueError if the API would
+        refuse it: a required field missing, or both ``is_bill`` and ``is_ship``."""
+        if not isinstance(customer, Customer):
+            raise ValueError("customer must be a Customer")
+        problems = []
+        missing = customer.missing_fields()
+        if missing:
+            problems.append("missing required fields: " + ", ".join(missing))
+        if customer.is_bill and customer.is_ship:
+            problems.append(
+                "isBill and isShip are both true: a customer is a bill-to or a ship-to, "
+                "never both (CustomerCantBeBothShipToAndBillTo)"
+            )
+        if customer.company_id not in (None, self.company_id):
+            problems.append(
+                f"companyId {customer.company_id} is not the client's company {self.company_id}"
+            )
+        if problems:
+            raise ValueError(
+                f"Cannot send customer {customer.customer_code!r}: " + "; ".join(problems) + "."
+            )
+        if customer.company_id is None:
+            customer = dataclasses.replace(customer, company_id=self.company_id)
+        return customer
 
     def create_customer(self, customer):
         """Create the customer and return it as stored.
+
+        The body leaves unset fields out and carries ``companyId`` (the client's
+        company when ``customer.company_id`` is None). A customer the API would
+        refuse raises ValueError, sending nothing: a required field missing (see
+        ``Customer.missing_fields``) or both ``is_bill`` and ``is_ship`` true.
 
         A create is not idempotent: if the POST may have been carried out
         without its answer arriving (read timeout, dropped connection, 502,
@@ -307,8 +469,10 @@ class EcmClient:
         landed late, and the customer is looked up again and returned.
         """
         path = self._company_path("customers")
+        customer = self._sendable_customer(customer)
+        body = customer.to_api(omit_none=True)
         try:
-            return self._post_one(Customer, path, customer)
+            return self._post_one(Customer, path, body)
         except EcmError as err:
             if not err.may_have_taken_effect:
                 raise
@@ -323,34 +487,74 @@ class EcmClient:
         except NotFoundError:
             _logger.info("Customer %r is not there: sending it again", customer.customer_code)
         try:
-            return self._post_one(Customer, path, customer)
+            return self._post_one(Customer, path, body)
         except ValidationError as err:
             if err.code != const.ERROR_DUPLICATE_ENTRY:
                 raise
             return self.get_customer(customer.customer_code)
 
     def update_customer(self, customer):
-        """Replace the customer's record with ``customer`` (every field, None clears)."""
+        """Replace the customer's record with ``customer``: every field is sent, None as
+        null (it clears the field), ``companyId`` included. Refused before sending like
+        ``create_customer`` (ValueError)."""
         path = self._company_path("customers", customer.customer_code)
-        return Customer.from_api(self._transport.request_json("PUT", path, body=customer.to_api()))
+        body = self._sendable_customer(customer).to_api()
+        return Customer.from_api(self._transport.request_json("PUT", path, body=body))
 
     def upsert_customer(self, customer):
         """Update the customer if it exists, else create it."""
+        self._sendable_customer(customer)  # refuse it before any request
         try:
             self.get_customer(customer.customer_code)
         except NotFoundError:
             return self.create_customer(customer)
         return self.update_customer(customer)
 
+    def link_ship_to_customers(self, bill_to_code, ship_to_codes):
+        """Link ship-to customers to a bill-to customer (LinkShipToCustomersToBillCustomer:
+        POST ``.../customers/billto/{code}/shipto/link``, body ``{"customers": [codes]}``);
+        returns the bill-to ``Customer`` as the API answers it.
+
+        The API refuses a bill-to code that is not a bill-to (``BillToCustomerExpected``)
+        and a ship-to code that is not a ship-to (``ShipToCustomerExpected``), as
+        ValidationError. No API call undoes a link.
+        """
+        codes = [ship_to_codes] if isinstance(ship_to_codes, str) else list(ship_to_codes)
+        if not isinstance(bill_to_code, str) or not bill_to_code:
+            raise ValueError("bill_to_code must be a customer code")
+        if not codes or not all(isinstance(code, str) and code for code in codes):
+            raise ValueError("ship_to_codes must be one or more customer codes")
+        path = self._company_path("customers", "billto", bill_to_code, "shipto", "link")
+        return Customer.from_api(
+            self._transport.request_json("POST", path, body={"customers": codes})
+        )
+
+    def list_ship_to_customers(self, bill_to_code):
+        """The ship-to customers linked to a bill-to customer, as a tuple of ``Customer``.
+
+        The SDKs have no call of their own for it: this is GetCustomer with
+        ``$include=shipTos``. NotFoundError if the bill-to customer does not exist.
+        """
+        return self.get_customer(bill_to_code, include_ship_tos=True).ship_tos or ()
+
     # --- certificates -------------------------------------------------------------------
 
     def get_exemption_status(self, customer_code, region, country="US"):
         """Whether the customer is exempt in ``country``/``region`` (a state code), and by
-        which certificate."""
-        return self._get(
+        which certificate. A status other than Exempt/NotExempt is logged (a warning):
+        it counts as not exempt."""
+        status = self._get(
             ExemptionStatus,
             self._company_path("customers", customer_code, "certificates", country, region),
         )
+        if not status.is_known_status:
+            _logger.warning(
+                "Avalara answered the unknown exemption status %r for %s/%s: taken as not exempt",
+                status.status,
+                country,
+                region,
+            )
+        return status
 
     def iter_customer_certificates(self, customer_code, *, include_customers=False, page_size=100):
         """Every certificate of the customer, one page of ``page_size`` fetched at a time."""
@@ -365,12 +569,27 @@ class EcmClient:
     def iter_certificates_changed_since(self, since, *, page_size=100, on_unreadable=None):
         """Certificates modified after ``since`` (all if None), oldest change first, with
         their customers. A naive ``since`` is taken as UTC. ``on_unreadable``: see
-        ``_iter_pages`` (a pull skips a bad certificate instead of stopping)."""
+        ``_iter_pages`` (a pull skips a bad certificate instead of stopping).
+
+        ``since`` is the caller's watermark: the ``modified_date`` of the last
+        certificate it took in, having taken in every certificate of that same
+        moment. The filter is ``modifiedDate gt '<since>'``. Should the API refuse
+        ``gt`` (``InvalidExemptionOperation``), the client asks with ``ge`` instead
+        and drops the certificates modified at ``since`` or before (compared to the
+        microsecond: those are the ones the caller already has), and keeps asking
+        with ``ge`` for as long as it lives.
+        """
         params = {"$include": const.INCLUDE_CUSTOMERS, "$orderBy": "modifiedDate"}
-        if since is not None:
-            params["$filter"] = f"modifiedDate gt {_odata_string(format_datetime(since))}"
-        return self._iter_pages(
-            Certificate, self._company_path("certificates"), params, page_size, on_unreadable
+        path = self._company_path("certificates")
+        if since is None:
+            return self._iter_pages(Certificate, path, params, page_size, on_unreadable)
+        return self._iter_pages_since(
+            Certificate,
+            path,
+            params,
+            ("modifiedDate", "modified_date", since),
+            page_size,
+            on_unreadable=on_unreadable,
         )
 
     def get_certificate(self, certificate_id, *, include_customers=True):
@@ -460,9 +679,12 @@ class EcmClient:
             company_id=self.company_id,
         )
         try:
-            return self._post_one(Certificate, path, request)
-        except CertCaptureError as err:
-            err.may_have_taken_effect = True
+            return self._post_one(Certificate, path, request.to_api())
+        except EcmError as err:
+            # CertCapture's own error, whatever class its words gave it (a "not found"
+            # one is a NotFoundError): Avalara has been seen to keep the certificate.
+            if isinstance(err, CertCaptureError) or err.code == const.ERROR_CERTIFICATES:
+                err.may_have_taken_effect = True
             raise
 
     # --- definitions ---------------------------------------------------------------------
@@ -487,7 +709,14 @@ class EcmClient:
         delivery_method=const.DELIVERY_EMAIL,
         cover_letter_title=const.COVER_LETTER_STANDARD,
     ):
-        """Ask the customer for a certificate (an email with an upload link, by default).
+        """Ask the customer for a certificate; returns the ``InvitationResult``.
+
+        ``delivery_method`` is ``Email`` (the default: Avalara emails ``recipient``
+        the upload link; ``is_sent`` tells when it went out), ``Download`` (no email:
+        the caller hands the customer ``upload_link``, there once the request is
+        Ready; ``recipient`` may be None) or ``Fax`` (the number on file). An unknown
+        method, or an Email request without recipient, raises ValueError, sending
+        nothing.
 
         A request is not idempotent, so after a failure that may have taken effect
         (``may_have_taken_effect``) it is not sent again: the error is raised and
@@ -496,8 +725,14 @@ class EcmClient:
         ``customer_code`` and ``created_since``) and look for one with the same
         recipient, exposure zones and delivery method.
         """
+        if delivery_method not in const.DELIVERY_METHODS:
+            raise ValueError(f"delivery_method must be one of {', '.join(const.DELIVERY_METHODS)}")
+        if recipient is not None and not isinstance(recipient, str):
+            raise ValueError("recipient must be an email address or None")
+        if delivery_method == const.DELIVERY_EMAIL and not (recipient or "").strip():
+            raise ValueError("an Email request needs a recipient address")
         request = InvitationRequest(
-            recipient,
+            recipient or None,
             tuple(exposure_zone_ids),
             tuple(exempt_reason_ids),
             delivery_method,
@@ -506,7 +741,7 @@ class EcmClient:
         return self._post_one(
             InvitationResult,
             self._company_path("customers", customer_code, "certexpressinvites"),
-            request,
+            request.to_api(omit_none=True),
         )
 
     def iter_invitations(self, *, customer_code=None, created_since=None, page_size=100):
@@ -515,27 +750,32 @@ class EcmClient:
         ``customer_code`` keeps those of one customer (``$filter=customerCode eq``;
         the code is also compared exactly here, as codes are case-sensitive) and
         ``created_since`` those made after that moment (``date gt``, a naive
-        datetime is taken as UTC). The records come in the API's own order.
+        datetime is taken as UTC; ``ge``, dropping the requests made at that moment,
+        if the API refuses ``gt``, as ``iter_certificates_changed_since`` does). The
+        records come in the API's own order.
         """
         clauses = []
         if customer_code is not None:
             if not isinstance(customer_code, str):
                 raise ValueError("customer_code must be a string or None")
             clauses.append(f"customerCode eq {_odata_string(customer_code)}")
+        path = self._company_path("certexpressinvites")
         if created_since is not None:
             if not isinstance(created_since, datetime):
                 raise ValueError("created_since must be a datetime or None")
-            clauses.append(f"date gt {_odata_string(format_datetime(created_since))}")
-        params = {"$filter": " and ".join(clauses)} if clauses else {}
-        pages = self._iter_pages(
-            Invitation, self._company_path("certexpressinvites"), params, page_size
-        )
+            pages = self._iter_pages_since(
+                Invitation, path, {}, ("date", "date", created_since), page_size, clauses=clauses
+            )
+        else:
+            params = {"$filter": " and ".join(clauses)} if clauses else {}
+            pages = self._iter_pages(Invitation, path, params, page_size)
         if customer_code is None:
             return pages
         return (invitation for invitation in pages if invitation.customer_code == customer_code)
 
     def get_invitation(self, customer_code, invitation_id):
-        """A certificate request; its ``request_link`` is set once Avalara made it Ready."""
+        """A certificate request: ``is_sent`` (Email) or ``upload_link`` (Download) says
+        whether it reached the customer."""
         return self._get(
             Invitation,
             self._company_path("customers", customer_code, "certexpressinvites", invitation_id),

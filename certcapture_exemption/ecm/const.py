@@ -78,17 +78,70 @@ DELIVERY_EMAIL = "Email"
 DELIVERY_FAX = "Fax"
 DELIVERY_DOWNLOAD = "Download"
 DELIVERY_METHODS = (DELIVERY_EMAIL, DELIVERY_FAX, DELIVERY_DOWNLOAD)
+#: ``emailStatus`` once the email of an Email request went out (the only value the
+#: SDK names; what it says before is unknown).
+EMAIL_SENT = "Sent"
+
+#: What CustomerModel requires on create (python name, API name); the region too in
+#: the US and Canada (CustomerModel.ts and CustomerModel.cs).
+REQUIRED_CUSTOMER_FIELDS = (
+    ("customer_code", "customerCode"),
+    ("name", "name"),
+    ("line1", "line1"),
+    ("city", "city"),
+    ("postal_code", "postalCode"),
+    ("country", "country"),
+)
+#: ``country`` may be an ISO 3166 code of two or three letters or a country name.
+COUNTRIES_NEEDING_REGION = frozenset(
+    {"US", "USA", "UNITED STATES", "UNITED STATES OF AMERICA", "CA", "CAN", "CANADA"}
+)
 
 COVER_LETTER_STANDARD = "STANDARD_REQUEST"
 ATTACHMENT_TYPE_PDF = "Pdf"
 INCLUDE_CUSTOMERS = "customers"
 INCLUDE_ACTIVE_CERTIFICATES = "active_certificates"
+INCLUDE_SHIP_TOS = "shipTos"
 
 # --- error codes of the API's error envelope ----------------------------------
+# Names and numbers of the .NET SDK's ErrorCodeId (docs/api-reference.md, section 11).
 ERROR_AUTHENTICATION = "AuthenticationException"
 ERROR_NOT_FOUND = "EntityNotFoundError"
-ERROR_CERTCAPTURE_NOT_CONFIGURED = "CertCaptureNotConfiguredError"
-ERROR_CERTIFICATES_NOT_SETUP = "CertificatesNotSetup"
-ERROR_CERTIFICATES = "CertificatesError"
-ERROR_RATE_LIMITED = "RateLimitExceeded"
+ERROR_VALUE_REQUIRED = "ValueRequiredError"
+ERROR_VALIDATION = "ValidationException"
 ERROR_DUPLICATE_ENTRY = "DuplicateEntry"
+ERROR_CERTIFICATES = "CertificatesError"
+ERROR_CERTIFICATES_NOT_SETUP = "CertificatesNotSetup"
+#: The name of ``CertificatesNotSetup`` (1205) before SDK 18.4; still read as such.
+ERROR_CERTCAPTURE_NOT_CONFIGURED = "CertCaptureNotConfiguredError"
+ERROR_INVALID_EXEMPTION_OPERATION = "InvalidExemptionOperation"
+ERROR_ACCOUNT_NOT_PROVISIONED = "AccountNotProvisioned"
+ERROR_PAGINATION_LIMITS = "ExemptionPaginationLimits"
+ERROR_CUSTOMER_BOTH_BILL_AND_SHIP = "CustomerCantBeBothShipToAndBillTo"
+ERROR_BILL_TO_EXPECTED = "BillToCustomerExpected"
+ERROR_SHIP_TO_EXPECTED = "ShipToCustomerExpected"
+ERROR_REQUEST_LIMIT = "RequestLimitExceeded"
+ERROR_CONCURRENT_REQUEST_LIMIT = "ConcurrentRequestLimitExceeded"
+ERROR_RATE_LIMIT_EXCEEDED = "RateLimitExceededError"
+#: The gateway's rate limit (4011).
+ERROR_RATE_LIMITED = "RateLimitExceeded"
+ERROR_NUMBERS = {
+    ERROR_NOT_FOUND: 4,
+    ERROR_VALUE_REQUIRED: 5,
+    ERROR_AUTHENTICATION: 30,
+    ERROR_VALIDATION: 32,
+    ERROR_DUPLICATE_ENTRY: 193,
+    ERROR_CERTIFICATES: 1203,
+    ERROR_CERTIFICATES_NOT_SETUP: 1205,
+    ERROR_CERTCAPTURE_NOT_CONFIGURED: 1205,
+    ERROR_INVALID_EXEMPTION_OPERATION: 1212,
+    ERROR_ACCOUNT_NOT_PROVISIONED: 1216,
+    ERROR_PAGINATION_LIMITS: 1218,
+    ERROR_CUSTOMER_BOTH_BILL_AND_SHIP: 1220,
+    ERROR_BILL_TO_EXPECTED: 1221,
+    ERROR_SHIP_TO_EXPECTED: 1222,
+    ERROR_REQUEST_LIMIT: 1715,
+    ERROR_CONCURRENT_REQUEST_LIMIT: 1716,
+    ERROR_RATE_LIMIT_EXCEEDED: 1723,
+    ERROR_RATE_LIMITED: 4011,
+}

@@ -82,16 +82,21 @@ class AuthenticationError(EcmError):
 
 
 class NotFoundError(EcmError):
-    """HTTP 404 ``EntityNotFoundError``: the customer, certificate... does not exist."""
+    """The customer, certificate... does not exist: ``EntityNotFoundError``, any 404,
+    or CertCapture's ``CertificatesError`` saying so (then ``code`` is
+    ``CertificatesError`` and the message is CertCapture's own text)."""
 
     default_code = "EntityNotFoundError"
     default_message = "Avalara has no such record."
 
 
 class NotProvisionedError(EcmError):
-    """Exemption certificate management is not set up for the Avalara company."""
+    """Exemption certificate management is not set up for the Avalara company:
+    ``CertificatesNotSetup`` (1205, once named ``CertCaptureNotConfiguredError``;
+    an administrator can ask for it with ``EcmClient.request_certificate_setup``) or
+    ``AccountNotProvisioned`` (1216: Avalara's own provisioning failed)."""
 
-    default_code = "CertCaptureNotConfiguredError"
+    default_code = "CertificatesNotSetup"
     default_message = (
         "Exemption certificate management (CertCapture) is not set up for this " "Avalara company."
     )
@@ -112,7 +117,10 @@ class ValidationError(EcmError):
 
 
 class RateLimitedError(EcmError):
-    """HTTP 429: too many requests; ``retry_after`` says how long to wait when known."""
+    """Too many requests (HTTP 429, or a rate-limit code whatever the status:
+    ``RateLimitExceeded``, ``RequestLimitExceeded``, ``ConcurrentRequestLimitExceeded``,
+    ``RateLimitExceededError``); always transient, and the request was turned away.
+    ``retry_after`` says how long to wait when known."""
 
     default_code = "RateLimitExceeded"
     default_message = "Avalara is receiving too many requests; try again in a moment."

@@ -18,8 +18,9 @@ taken as UTC, which is what AvaTax sends. Enum values stay the API's strings
 # ruff: noqa: RUF009
 
 import base64
+import re
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from . import const
 from .errors import ProtocolError
@@ -58,25 +59,67 @@ def _read_number(value, where):
     return float(value)
 
 
+#: An ISO 8601 date or date-time as a .NET server writes it (Json.NET's default):
+#: ``YYYY-MM-DD``, then optionally ``THH:MM[:SS[.fraction]]`` with 0 to 7 fraction
+#: digits (more are accepted and cut), then ``Z``, an offset, or nothing.
+_ISO_DATETIME = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+    r"(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2})"
+    r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?"
+    r"(?P<zone>[Zz]|(?P<sign>[+-])(?P<zone_hours>\d{2})(?::?(?P<zone_minutes>\d{2}))?)?)?"
+)
+
+
 def _read_iso(value, where, expected):
+    """(aware-or-naive datetime, the calendar date as written) of an ISO text.
+
+    Written by hand rather than with ``datetime.fromisoformat``: on Python 3.10
+    that refuses a trailing ``Z`` and any fraction but 3 or 6 digits, which is
+    what AvaTax sends (7 digits: 100 ns ticks). The 7th digit is cut, as a
+    Python datetime holds microseconds.
+    """
     if not isinstance(value, str):
         raise _type_error(where, value, expected)
+    match = _ISO_DATETIME.fullmatch(value.strip())
     try:
-        return datetime.fromisoformat(value)
+        if match is None:
+            raise ValueError(value)
+        day = date(int(match["year"]), int(match["month"]), int(match["day"]))
+        zone = None
+        if match["sign"]:
+            offset = timedelta(
+                hours=int(match["zone_hours"]), minutes=int(match["zone_minutes"] or 0)
+            )
+            zone = timezone(-offset if match["sign"] == "-" else offset)
+        elif match["zone"]:
+            zone = timezone.utc
+        moment = datetime(
+            day.year,
+            day.month,
+            day.day,
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            int((match["fraction"] or "0")[:6].ljust(6, "0")),
+            tzinfo=zone,
+        )
     except ValueError:
         raise ProtocolError(
             f"Avalara sent an unexpected answer: {where} is {value!r}, expected {expected}."
         ) from None
+    return moment, day
 
 
 def parse_date(value, where="date"):
-    """Read ``YYYY-MM-DD`` or an ISO date-time (at midnight) as a ``date``."""
-    return _read_iso(value, where, "an ISO date").date()
+    """Read ``YYYY-MM-DD`` or an ISO date-time (at midnight) as a ``date``: the
+    calendar date as written, never shifted to another time zone."""
+    return _read_iso(value, where, "an ISO date")[1]
 
 
 def parse_datetime(value, where="date-time"):
-    """Read an ISO 8601 date-time ('Z' or an offset; none means UTC) as an aware datetime."""
-    moment = _read_iso(value, where, "an ISO date-time")
+    """Read an ISO 8601 date-time as an aware datetime: ``Z``, an offset, or none
+    (taken as UTC); 0 to 7 fraction digits (the 7th is cut to microseconds)."""
+    moment = _read_iso(value, where, "an ISO date-time")[0]
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -120,9 +163,19 @@ def _read_model(model):
 # --- field declaration and the generic reader/writer ---------------------------
 
 
-def _api_field(api_name, read, *, required=False, writable=False, default=None):
-    """A dataclass field that knows its API name, its reader and whether it is sent."""
+_SAME_AS_DEFAULT = object()
+
+
+def _api_field(
+    api_name, read, *, required=False, writable=False, default=None, absent=_SAME_AS_DEFAULT
+):
+    """A dataclass field that knows its API name, its reader and whether it is sent.
+
+    ``absent`` is the value read when the API leaves the key out or sends null, when
+    it differs from ``default`` (what a caller building the model gets)."""
     metadata = {"api_name": api_name, "read": read, "required": required, "writable": writable}
+    if absent is not _SAME_AS_DEFAULT:
+        metadata["absent"] = absent
     if required:
         return field(metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -152,6 +205,8 @@ class _ApiModel:
                         f"Avalara sent an unexpected answer: {where}.{meta['api_name']} "
                         "is missing."
                     )
+                if "absent" in meta:
+                    values[model_field.name] = meta["absent"]
                 continue
             values[model_field.name] = meta["read"](value, f"{where}.{meta['api_name']}")
         return cls(**values)
@@ -160,12 +215,19 @@ class _ApiModel:
 class _WritableModel(_ApiModel):
     """A model the client also sends: ``to_api`` writes every writable field."""
 
-    def to_api(self):
-        """The API JSON object: every writable field (None as null), read-only ones left out."""
+    def to_api(self, *, omit_none=False):
+        """The API JSON object: every writable field, read-only ones left out.
+
+        A field left None is sent as null (a PUT replaces the whole record, so null
+        clears it), or left out with ``omit_none`` (what a create sends, as the .NET
+        SDK leaves nulls out).
+        """
         body = {}
         for model_field in fields(self):
             if model_field.metadata["writable"]:
                 value = getattr(self, model_field.name)
+                if value is None and omit_none:
+                    continue
                 body[model_field.metadata["api_name"]] = (
                     list(value) if isinstance(value, tuple) else value
                 )
@@ -207,15 +269,38 @@ class SetupStatus(_ApiModel):
         return self.status == const.SETUP_PROVISIONED
 
 
+def _read_customers(value, where):
+    """A list of CustomerModel (``shipTos``, ``billTos``): read when Customer exists."""
+    return _read_list(_read_model(Customer))(value, where)
+
+
+def _is_blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _same_word(value, expected):
+    """An enum value the API sent, compared without case or surrounding spaces."""
+    return isinstance(value, str) and value.strip().lower() == expected.lower()
+
+
 @dataclass(frozen=True)
 class Customer(_WritableModel):
     """A CertCapture customer, keyed by its case-sensitive ``customer_code``.
 
-    ``to_api`` sends the full record because PUT replaces it: a field left None
-    is cleared on Avalara's side. Certificates list customers in part (at least
-    ``id`` and ``customerCode``), hence every field but the code is optional.
-    ``active_certificates`` holds the raw entries and is None unless asked for
-    (``include_active_certificates=True``).
+    ``to_api()`` sends the full record because PUT replaces it: a field left None
+    is cleared on Avalara's side; ``to_api(omit_none=True)`` is the create's body.
+    ``company_id`` is sent (the API requires it; ``EcmClient`` fills it in when left
+    None). A customer is a bill-to or a ship-to, never both (the API refuses both
+    with ``CustomerCantBeBothShipToAndBillTo``): built here, it is a bill-to
+    (``is_bill=True``) and ``is_ship`` is left out; read from the API, a flag the
+    API did not send is None. ``missing_fields()`` names what the API requires and
+    is not set.
+
+    Certificates list customers in part (at least ``id`` and ``customerCode``),
+    hence every field but the code is optional. ``active_certificates`` holds the
+    raw entries and is None unless asked for (``include_active_certificates=True``);
+    ``ship_tos`` and ``bill_tos`` (the linked customers) likewise
+    (``include_ship_tos=True``).
     """
 
     customer_code: str = _api_field("customerCode", _read_str, required=True, writable=True)
@@ -233,15 +318,19 @@ class Customer(_WritableModel):
     attn_name: str | None = _api_field("attnName", _read_str, writable=True)
     alternate_id: str | None = _api_field("alternateId", _read_str, writable=True)
     taxpayer_id_number: str | None = _api_field("taxpayerIdNumber", _read_str, writable=True)
-    is_bill: bool | None = _api_field("isBill", _read_bool, writable=True)
+    is_bill: bool | None = _api_field(
+        "isBill", _read_bool, writable=True, default=True, absent=None
+    )
     is_ship: bool | None = _api_field("isShip", _read_bool, writable=True)
+    company_id: int | None = _api_field("companyId", _read_int, writable=True)
     id: int | None = _api_field("id", _read_int)
-    company_id: int | None = _api_field("companyId", _read_int)
     created_date: datetime | None = _api_field("createdDate", parse_datetime)
     modified_date: datetime | None = _api_field("modifiedDate", parse_datetime)
     active_certificates: tuple[dict, ...] | None = _api_field(
         "activeCertificates", _read_list(_read_object)
     )
+    ship_tos: tuple["Customer", ...] | None = _api_field("shipTos", _read_customers)
+    bill_tos: tuple["Customer", ...] | None = _api_field("billTos", _read_customers)
 
     @property
     def active_certificate_count(self):
@@ -249,6 +338,20 @@ class Customer(_WritableModel):
         if self.active_certificates is None:
             return None
         return len(self.active_certificates)
+
+    def missing_fields(self):
+        """The API names of the fields the API requires that are empty: customerCode,
+        name, line1, city, postalCode, country, and region when the country is the
+        US or Canada (docs/api-reference.md, section 6)."""
+        missing = [
+            api_name
+            for name, api_name in const.REQUIRED_CUSTOMER_FIELDS
+            if _is_blank(getattr(self, name))
+        ]
+        country = (self.country or "").strip().upper()
+        if country in const.COUNTRIES_NEEDING_REGION and _is_blank(self.region):
+            missing.append("region")
+        return tuple(missing)
 
 
 @dataclass(frozen=True)
@@ -309,7 +412,14 @@ class ExemptionStatus(_ApiModel):
 
     @property
     def is_exempt(self):
-        return self.status == const.EXEMPT
+        """``Exempt``, compared without case (as Avalara's nopCommerce plugin does);
+        any other value, known (``NotExempt``) or not, is not exempt."""
+        return _same_word(self.status, const.EXEMPT)
+
+    @property
+    def is_known_status(self):
+        """Whether ``status`` is one of the values the project knows (Exempt, NotExempt)."""
+        return any(_same_word(self.status, known) for known in (const.EXEMPT, const.NOT_EXEMPT))
 
 
 def _date_text(value):
@@ -366,9 +476,13 @@ class CertificateRequest:
 
 @dataclass(frozen=True)
 class InvitationRequest(_WritableModel):
-    """Body of a CertExpress certificate request (CreateCertExpressInvitation)."""
+    """Body of a CertExpress certificate request (CreateCertExpressInvitation).
 
-    recipient: str = _api_field("recipient", _read_str, required=True, writable=True)
+    ``recipient`` is the email address of an ``Email`` request; a ``Download`` request
+    (a link the caller hands over itself) and a ``Fax`` one (the number on file) need
+    none, and a None recipient is left out of the body."""
+
+    recipient: str | None = _api_field("recipient", _read_str, writable=True)
     exposure_zone_ids: tuple[int, ...] = _api_field(
         "exposureZones", _read_list(_read_int), writable=True, default=()
     )
@@ -385,12 +499,17 @@ class InvitationRequest(_WritableModel):
 
 @dataclass(frozen=True)
 class Invitation(_ApiModel):
-    """A CertExpress request; ``request_link`` (the upload page) is set once it is Ready.
+    """A CertExpress request.
 
     ``date`` is when the request was made. ``id``, ``customer_code``, ``recipient``,
     ``exposure_zones``, ``delivery_method`` and ``date`` are what tells two requests
-    apart (see ``EcmClient.iter_invitations``); GET answers no Ready/InProgress status,
-    ``email_status`` says ``Sent`` once an Email request went out.
+    apart (see ``EcmClient.iter_invitations``). GET answers no Ready/InProgress
+    status; what says the request reached the customer depends on its delivery:
+
+    - ``Email``: ``is_sent`` (``email_status`` is ``Sent`` once the email went out);
+      the email carries the link, and ``request_link`` is not to be handed out;
+    - ``Download``: ``upload_link``, the page the caller shows the customer, which
+      the API gives only for a Download request once it is Ready.
     """
 
     id: int = _api_field("id", _read_int, required=True)
@@ -405,6 +524,22 @@ class Invitation(_ApiModel):
     date: datetime | None = _api_field("date", parse_datetime)
     request_link: str | None = _api_field("requestLink", _read_str)
 
+    @property
+    def is_sent(self):
+        """An Email request whose email went out (``emailStatus`` ``Sent``)."""
+        return _same_word(self.delivery_method, const.DELIVERY_EMAIL) and _same_word(
+            self.email_status, const.EMAIL_SENT
+        )
+
+    @property
+    def upload_link(self):
+        """The CertExpress link to hand the customer: ``request_link`` of a Download
+        request (the API fills it once the request is Ready), else None: the link of
+        an Email or Fax request is not to be used (CertExpressInvitationModel.cs)."""
+        if _same_word(self.delivery_method, const.DELIVERY_DOWNLOAD) and self.request_link:
+            return self.request_link
+        return None
+
 
 @dataclass(frozen=True)
 class InvitationResult(_ApiModel):
@@ -415,4 +550,15 @@ class InvitationResult(_ApiModel):
 
     @property
     def is_ready(self):
-        return self.status == const.INVITATION_READY
+        """The CertExpress page is built (``Ready``); ``InProgress``: ask again later."""
+        return _same_word(self.status, const.INVITATION_READY)
+
+    @property
+    def is_sent(self):
+        """An Email request whose email already went out (see ``Invitation.is_sent``)."""
+        return self.invitation.is_sent
+
+    @property
+    def upload_link(self):
+        """The link to hand the customer: only for a Download request that is Ready."""
+        return self.invitation.upload_link if self.is_ready else None

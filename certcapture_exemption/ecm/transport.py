@@ -15,6 +15,7 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import socket
 import time
 from email.utils import parsedate_to_datetime
@@ -52,9 +53,21 @@ _ERROR_BY_CODE = {
     const.ERROR_NOT_FOUND: NotFoundError,
     const.ERROR_CERTCAPTURE_NOT_CONFIGURED: NotProvisionedError,
     const.ERROR_CERTIFICATES_NOT_SETUP: NotProvisionedError,
+    const.ERROR_ACCOUNT_NOT_PROVISIONED: NotProvisionedError,
     const.ERROR_CERTIFICATES: CertCaptureError,
     const.ERROR_RATE_LIMITED: RateLimitedError,
+    const.ERROR_REQUEST_LIMIT: RateLimitedError,
+    const.ERROR_CONCURRENT_REQUEST_LIMIT: RateLimitedError,
+    const.ERROR_RATE_LIMIT_EXCEEDED: RateLimitedError,
 }
+#: CertCapture's words (in ``details[].description``) for a record it does not have:
+#: Avalara's Magento connector reads a ``CertificatesError`` on a customer call as
+#: "no such customer", so the client does too when the text or a 404 says so.
+_NOT_FOUND_TEXT = re.compile(
+    r"not\s+(?:be\s+)?found|does\s*n[o']?t\s+exists?|not\s+exists?|no\s+such"
+    r"|unknown\s+(?:customer|entity|record|certificate)",
+    re.IGNORECASE,
+)
 #: Statuses after which the same request may well succeed later.
 _TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 #: Statuses that say a gateway lost track of the request: the service may have
@@ -379,12 +392,12 @@ class Transport:
         error_class = _ERROR_BY_CODE.get(code) or _error_class_for_status(status)
         if error_class is CertCaptureError:
             # CertCapture's own text is in the details; the envelope message is generic.
-            message = (
-                "; ".join(
-                    d["description"] for d in details if isinstance(d.get("description"), str)
-                )
-                or message
-            )
+            descriptions = [
+                d["description"] for d in details if isinstance(d.get("description"), str)
+            ]
+            message = "; ".join(descriptions) or message
+            if status == 404 or any(_NOT_FOUND_TEXT.search(text) for text in descriptions):
+                error_class = NotFoundError
         if not message:
             http_status = " ".join(str(part) for part in (status, response.reason) if part)
             message = f"{error_class.default_message} (HTTP {http_status})"
@@ -397,7 +410,9 @@ class Transport:
             path=path,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             transient=status in _TRANSIENT_STATUSES or error_class is RateLimitedError,
-            may_have_taken_effect=status in _AMBIGUOUS_STATUSES,
+            # A rate limit turns the request away, whatever status carries it.
+            may_have_taken_effect=status in _AMBIGUOUS_STATUSES
+            and error_class is not RateLimitedError,
         )
 
     def _transport_error(self, exc, method, path, timeout):

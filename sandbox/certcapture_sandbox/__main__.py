@@ -42,7 +42,23 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CODE",
-        help="company whose certificate storage is not set up (repeatable)",
+        help="company whose certificate storage is not set up: CertificatesNotSetup until a "
+        "setup request (repeatable)",
+    )
+    parser.add_argument(
+        "--provisioning-failed",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="company whose automatic provisioning failed: AccountNotProvisioned until a "
+        "setup request (repeatable)",
+    )
+    parser.add_argument(
+        "--setup-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how long a setup request stays InProgress (default 0)",
     )
     parser.add_argument("--state-file", metavar="PATH", help="keep the data in this JSON file")
     parser.add_argument(
@@ -51,6 +67,19 @@ def _parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="how long a new invitation stays InProgress (default 0)",
+    )
+    parser.add_argument(
+        "--max-top",
+        type=int,
+        default=DEFAULTS.max_top,
+        metavar="N",
+        help="most records an exemption list answers per page, whatever $top asks "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--refuse-gt-filter",
+        action="store_true",
+        help="exemption lists refuse 'gt' in $filter (InvalidExemptionOperation)",
     )
     faults = parser.add_argument_group("faults (API paths only)")
     faults.add_argument("--latency-ms", type=int, default=0, help="delay added to every call")
@@ -86,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             license_key=args.license_key,
             company_codes=tuple(args.company_codes or DEFAULTS.company_codes),
             not_provisioned=tuple(args.not_provisioned),
+            provisioning_failed=tuple(args.provisioning_failed),
+            setup_delay=args.setup_delay,
+            max_top=args.max_top,
+            refuse_gt_filter=args.refuse_gt_filter,
             invite_ready_delay=args.invite_ready_delay,
             state_file=args.state_file,
         )

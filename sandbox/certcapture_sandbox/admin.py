@@ -19,7 +19,7 @@ from .pdf import sample_pdf
 from .responses import json_response
 from .routing import Call
 from .seed import REASONS_BY_NAME, ZONES_BY_REGION
-from .serializers import certificate_json
+from .serializers import certificate_json, outbox_json
 
 CERTIFICATE_STATUSES = (
     "COMPLETE",
@@ -149,3 +149,16 @@ def post_certificate(call: Call) -> Response:
 
 def post_invitations_ready(call: Call) -> Response:
     return json_response({"ready": call.store.make_invitations_ready()})
+
+
+def sent_emails(app, base_url: str) -> list[dict]:
+    """The emails the Ready Email invitations sent, each with the link it carries."""
+    return [
+        outbox_json(record, app.store.company(record["companyId"]), base_url)
+        for record in app.store.sent_emails()
+    ]
+
+
+def get_outbox(call: Call) -> Response:
+    """What Email invitations sent: the customer's side of an email request."""
+    return json_response(sent_emails(call.app, call.base_url))

@@ -40,7 +40,13 @@ from .serializers import (
     setup_json,
     zone_json,
 )
-from .validation import new_certificates, new_customers, new_invitations, replacement_customer
+from .validation import (
+    linked_customer_codes,
+    new_certificates,
+    new_customers,
+    new_invitations,
+    replacement_customer,
+)
 
 CERTIFICATE_FILTER_FIELDS = {"modifiedDate": DATE_FIELD, "createdDate": DATE_FIELD}
 CERTIFICATE_ORDER_FIELDS = ("id", "createdDate", "modifiedDate", "signedDate", "expirationDate")
@@ -77,13 +83,23 @@ def list_companies(call: Call) -> Response:
 
 
 def certificate_setup(call: Call, company: Company) -> Response:
-    return json_response(setup_json(company, call.config.account_id))
+    status = call.store.setup_status(company.id)
+    return json_response(setup_json(company, call.config.account_id, status))
+
+
+def request_certificate_setup(call: Call, company: Company) -> Response:
+    """RequestCertificateSetup: no body; starts provisioning, answers the status."""
+    status = call.store.request_setup(company.id, call.config.setup_delay)
+    return json_response(setup_json(company, call.config.account_id, status))
 
 
 def get_customer(call: Call, company: Company, customer_code: str) -> Response:
+    """GetCustomer; ``$include`` may name ``active_certificates``, ``shipTos`` and
+    ``billTos`` (the others are accepted and ignored)."""
     record = call.store.customer(company.id, customer_code)
+    wanted = includes(call.request.args)
     active = None
-    if "active_certificates" in includes(call.request.args):
+    if "active_certificates" in wanted:
         today = clock.today()
         active = [
             certificate_json(certificate, today)
@@ -92,18 +108,30 @@ def get_customer(call: Call, company: Company, customer_code: str) -> Response:
             )
             if ecm_status(certificate, today) == "Valid"
         ]
-    return json_response(customer_json(record, active))
+    body = customer_json(record, active)
+    for name, key in (("shiptos", "shipTos"), ("billtos", "billTos")):
+        if name in wanted:
+            ids = record.get("shipToIds" if key == "shipTos" else "billToIds", [])
+            body[key] = [customer_json(linked) for linked in call.store.customers_by_ids(ids)]
+    return json_response(body)
 
 
 def create_customers(call: Call, company: Company) -> Response:
-    created = call.store.create_customers(company.id, new_customers(call.json()))
+    created = call.store.create_customers(company.id, new_customers(call.json(), company.id))
     return json_response([customer_json(record) for record in created], status=201)
 
 
 def replace_customer(call: Call, company: Company, customer_code: str) -> Response:
     call.store.customer(company.id, customer_code)  # an unknown code is 404 before any 400
-    fields = replacement_customer(call.json(), customer_code)
+    fields = replacement_customer(call.json(), customer_code, company.id)
     record = call.store.replace_customer(company.id, customer_code, fields)
+    return json_response(customer_json(record))
+
+
+def link_ship_to_customers(call: Call, company: Company, code: str) -> Response:
+    """LinkShipToCustomersToBillCustomer: body LinkCustomersModel; answers the bill-to."""
+    call.store.customer(company.id, code)  # an unknown bill-to is 404 before any 400
+    record = call.store.link_ship_tos(company.id, code, linked_customer_codes(call.json()))
     return json_response(customer_json(record))
 
 
@@ -203,13 +231,13 @@ def create_invitations(call: Call, company: Company, customer_code: str) -> Resp
 def list_invitations(call: Call, company: Company) -> Response:
     """ListCertExpressInvitations: every customer's requests, oldest first by default."""
     args = call.request.args
-    predicates = parse_filter(args.get("$filter"), INVITATION_FILTER_FIELDS)
+    predicates = parse_filter(args.get("$filter"), INVITATION_FILTER_FIELDS, _refused(call))
     invitations = [
         invitation_json(record, call.base_url) for record in call.store.invitations(company.id)
     ]
     selected = apply_filter(invitations, predicates)
     ordered = sort_records(selected, args.get("$orderBy"), INVITATION_ORDER_FIELDS, default="id")
-    return json_response(fetch_result(ordered, args, call.path))
+    return json_response(_exemption_page(call, ordered))
 
 
 def get_invitation(
@@ -233,6 +261,25 @@ def _certificate_serializer(call: Call):
 
 def _certificate_page(call: Call, records: list[dict]) -> Response:
     args = call.request.args
-    selected = apply_filter(records, parse_filter(args.get("$filter"), CERTIFICATE_FILTER_FIELDS))
+    predicates = parse_filter(args.get("$filter"), CERTIFICATE_FILTER_FIELDS, _refused(call))
+    selected = apply_filter(records, predicates)
     ordered = sort_records(selected, args.get("$orderBy"), CERTIFICATE_ORDER_FIELDS)
-    return json_response(fetch_result(ordered, args, call.path, _certificate_serializer(call)))
+    return json_response(_exemption_page(call, ordered, _certificate_serializer(call)))
+
+
+def _refused(call: Call) -> frozenset[str]:
+    """The $filter operations the exemption lists refuse (``refuse_gt_filter``)."""
+    return frozenset({"gt"}) if call.config.refuse_gt_filter else frozenset()
+
+
+def _exemption_page(call: Call, records: list, serialize=None) -> dict:
+    """A FetchResult page of an exemption list: ``$top`` capped at ``max_top``, pages
+    of equal size."""
+    return fetch_result(
+        records,
+        call.request.args,
+        call.path,
+        serialize,
+        cap=call.config.max_top,
+        exemption=True,
+    )

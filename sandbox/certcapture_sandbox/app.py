@@ -9,6 +9,7 @@ Three families of paths share one table:
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sys
 import threading
@@ -36,11 +37,18 @@ ROUTES = (
     Route("GET", "/api/v2/definitions/certificateexposurezones", api.list_exposure_zones),
     Route("GET", "/api/v2/definitions/certificateexemptreasons", api.list_exempt_reasons),
     Route("GET", COMPANY + "/certificates/setup", api.certificate_setup),
+    Route("POST", COMPANY + "/certificates/setup", api.request_certificate_setup),
     Route("GET", COMPANY + "/certificates", api.list_certificates, needs_ecm=True),
     Route("POST", COMPANY + "/certificates", api.create_certificates, needs_ecm=True),
     Route("GET", CERTIFICATE, api.get_certificate, needs_ecm=True),
     Route("GET", CERTIFICATE + "/attachment", api.get_attachment, needs_ecm=True),
     Route("POST", COMPANY + "/customers", api.create_customers, needs_ecm=True),
+    Route(
+        "POST",
+        COMPANY + "/customers/billto/{code}/shipto/link",
+        api.link_ship_to_customers,
+        needs_ecm=True,
+    ),
     Route("GET", CUSTOMER, api.get_customer, needs_ecm=True),
     Route("PUT", CUSTOMER, api.replace_customer, needs_ecm=True),
     Route("GET", CUSTOMER + "/certificates", api.list_customer_certificates, needs_ecm=True),
@@ -63,6 +71,7 @@ ROUTES = (
     Route("DELETE", "/_sandbox/requests", admin.delete_requests),
     Route("POST", "/_sandbox/certificates", admin.post_certificate),
     Route("POST", "/_sandbox/invitations/ready", admin.post_invitations_ready),
+    Route("GET", "/_sandbox/outbox", admin.get_outbox),
     Route("GET", "/certexpress/{token}", upload.show_form),
     Route("POST", "/certexpress/{token}", upload.submit_form),
 )
@@ -76,6 +85,7 @@ class SandboxApp:
 
     def __init__(self, config: SandboxConfig, log_requests: bool = False):
         self.config = config
+        self._initial_config = config
         self.store = Store(config)
         self.faults = Faults()
         self.log_requests = log_requests
@@ -94,11 +104,26 @@ class SandboxApp:
         with self._requests_lock:
             self._requests.clear()
 
+    #: The settings ``configure`` may change while the sandbox runs.
+    RUNTIME_SETTINGS = ("max_top", "refuse_gt_filter", "invite_ready_delay", "setup_delay")
+
+    def configure(self, **changes) -> SandboxConfig:
+        """Change runtime settings (``RUNTIME_SETTINGS``); ValueError if invalid."""
+        unknown = set(changes) - set(self.RUNTIME_SETTINGS)
+        if unknown:
+            raise ValueError(
+                f"cannot change {sorted(unknown)} while running; "
+                f"only {list(self.RUNTIME_SETTINGS)}"
+            )
+        self.config = dataclasses.replace(self.config, **changes)
+        return self.config
+
     def reset(self) -> None:
-        """Seeded data, no faults, empty request log."""
+        """Seeded data, no faults, empty request log, the settings it started with."""
         self.store.reset()
         self.faults.clear()
         self.clear_requests()
+        self.config = self._initial_config
 
     # -- WSGI ----------------------------------------------------------------
 
@@ -183,13 +208,18 @@ class SandboxApp:
         company = self.store.company(company_id)
         if company is None:
             raise not_found("Company", company_id)
-        if needs_ecm and not company.provisioned:
-            raise ApiError(
-                400,
-                "CertCaptureNotConfiguredError",
-                f"Exemption certificate storage is not set up for company {company.code}.",
-                target="companyId",
-            )
+        if needs_ecm and not self.store.is_provisioned(company.id):
+            if company.setup_error == "AccountNotProvisioned":
+                message = (
+                    f"Automatic provisioning of exemption certificates failed for company "
+                    f"{company.code}; Avalara has been notified."
+                )
+            else:
+                message = (
+                    f"Exemption certificate storage is not set up for company {company.code}: "
+                    "call RequestCertificateSetup."
+                )
+            raise ApiError(400, company.setup_error, message, target="companyId")
         return company
 
 

@@ -41,9 +41,9 @@ FORCED_STATUS_CODES = {
     404: "EntityNotFoundError",
     429: "RateLimitExceeded",
     500: "InternalServerError",
-    502: "BadGateway",
-    503: "ServiceUnavailable",
-    504: "GatewayTimeout",
+    502: "ServiceDisconnected",
+    503: "NoHealthySite",
+    504: "ServiceTimeout",
 }
 
 # CLI form of a rule: "METHOD PATH_REGEX STATUS[:RETRY_AFTER][xTIMES]".

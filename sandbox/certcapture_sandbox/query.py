@@ -14,8 +14,8 @@ from urllib.parse import quote, urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from .clock import parse_datetime
-from .errors import invalid
+from .clock import parse_ticks
+from .errors import ApiError, invalid
 
 MAX_TOP = 1000
 
@@ -35,20 +35,23 @@ _CLAUSE = re.compile(
     re.IGNORECASE,
 )
 
-#: Value readers for filterable fields: dates compare as instants, codes as text,
-#: ids as numbers.
-DATE_FIELD = parse_datetime
+#: Value readers for filterable fields: dates compare as instants (100 ns ticks, as
+#: AvaTax keeps them), codes as text, ids as numbers.
+DATE_FIELD = parse_ticks
 TEXT_FIELD = str
 INT_FIELD = int
 
 Predicate = Callable[[dict], bool]
 
 
-def parse_filter(text: str | None, fields: dict[str, Callable]) -> list[Predicate]:
+def parse_filter(
+    text: str | None, fields: dict[str, Callable], refused: frozenset[str] = frozenset()
+) -> list[Predicate]:
     """Turn ``$filter`` into predicates over records keyed like ``fields``.
 
     ``fields`` maps each filterable record key to the reader applied to both
     the record's value and the literal, e.g. ``{"modifiedDate": DATE_FIELD}``.
+    An operation in ``refused`` is answered InvalidExemptionOperation (1212).
     """
     if not text or not text.strip():
         return []
@@ -57,6 +60,14 @@ def parse_filter(text: str | None, fields: dict[str, Callable]) -> list[Predicat
         match = _CLAUSE.match(text, position)
         if match is None:
             raise invalid([f"cannot read $filter at: {text[position:]!r}"], target="$filter")
+        if match["op"].lower() in refused:
+            raise ApiError(
+                400,
+                "InvalidExemptionOperation",
+                f"The operation '{match['op']}' is not supported on this call.",
+                target="$filter",
+                descriptions=[f"'{match['field']} {match['op']}' is not supported"],
+            )
         predicates.append(_predicate(match, fields))
         if not match["more"]:
             return predicates
@@ -140,18 +151,38 @@ def _int_arg(args: MultiDict, name: str, default: int) -> int:
 
 
 def fetch_result(
-    records: list, args: MultiDict, raw_path: str, serialize: Callable[[object], dict] | None = None
+    records: list,
+    args: MultiDict,
+    raw_path: str,
+    serialize: Callable[[object], dict] | None = None,
+    *,
+    cap: int = MAX_TOP,
+    exemption: bool = False,
 ) -> dict:
     """One FetchResult page of ``records`` as chosen by ``$top``/``$skip``.
 
     ``serialize`` turns each record of the page into JSON (records that are
-    JSON already need none). ``$top`` 0 or absent means the maximum page of 1,000 records; more is
-    capped at 1,000. ``@nextLink`` (path and query, relative to the host, as
-    AvaTax sends it) is present only when records remain after this page, and
-    repeats every other query option with the next ``$skip``.
+    JSON already need none). ``$top`` 0 or absent means the largest page, ``cap``
+    records (1,000 at most); more is cut to ``cap``, silently, as AvaTax may do.
+    ``@nextLink`` (path and query, relative to the host, as AvaTax sends it) is
+    present only when records remain after this page, and repeats every other
+    query option with the page size served and the next ``$skip``.
+
+    ``exemption`` lists also want pages of one size: a ``$skip`` that is not a
+    multiple of ``$top`` is refused with ExemptionPaginationLimits (1218).
     """
-    top = min(_int_arg(args, "$top", MAX_TOP) or MAX_TOP, MAX_TOP)
+    cap = min(cap, MAX_TOP)
+    asked = _int_arg(args, "$top", cap) or cap
+    top = min(asked, cap)
     skip = _int_arg(args, "$skip", 0)
+    if exemption and skip % asked:
+        raise ApiError(
+            400,
+            "ExemptionPaginationLimits",
+            "Pages must all have the same size: $skip must be a multiple of $top.",
+            target="$skip",
+            descriptions=[f"$skip {skip} is not a multiple of $top {asked}"],
+        )
     result = {
         "@recordsetCount": len(records),
         "value": [serialize(r) if serialize else r for r in records[skip : skip + top]],

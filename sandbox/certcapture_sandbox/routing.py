@@ -75,7 +75,8 @@ def raw_path(environ: dict) -> str:
 
 
 def find_route(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route, dict]:
-    """The route for ``method path``; 404 RouteNotFound or 405 MethodNotAllowed if none."""
+    """The route for ``method path``; else 404, or 405 when only the method is wrong,
+    both with the gateway's code ``NotFound`` (4001)."""
     segments = path.strip("/").split("/")
     allowed = []
     for route in routes:
@@ -88,11 +89,11 @@ def find_route(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route
     if allowed:
         raise ApiError(
             405,
-            "MethodNotAllowed",
+            "NotFound",
             f"{method} is not allowed on {path}; use {', '.join(sorted(set(allowed)))}.",
             headers={"Allow": ", ".join(sorted(set(allowed)))},
         )
-    raise ApiError(404, "RouteNotFound", f"No sandbox call answers {method} {path}.")
+    raise ApiError(404, "NotFound", f"No sandbox call answers {method} {path}.")
 
 
 @dataclass

@@ -8,10 +8,10 @@ background job.
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 
 from . import __version__
-from .clock import parse_date
+from .clock import format_datetime, parse_date
 from .config import Company
 from .seed import REASONS_BY_ID, ZONES_BY_ID, ExemptionReason, ExposureZone
 
@@ -52,12 +52,9 @@ def company_json(company: Company) -> dict:
     return {"id": company.id, "companyCode": company.code, "name": company.name}
 
 
-def setup_json(company: Company, account_id: str) -> dict:
-    return {
-        "status": "Provisioned" if company.provisioned else "NotProvisioned",
-        "accountId": int(account_id),
-        "companyId": company.id,
-    }
+def setup_json(company: Company, account_id: str, status: str) -> dict:
+    """ProvisionStatusModel: ``status`` is Provisioned, InProgress or NotProvisioned."""
+    return {"status": status, "accountId": int(account_id), "companyId": company.id}
 
 
 def zone_json(zone: ExposureZone) -> dict:
@@ -141,29 +138,55 @@ def invitation_is_ready(record: dict) -> bool:
     return record["readyAt"] <= time.time()
 
 
+def upload_link(record: dict, base_url: str) -> str:
+    """The CertExpress page of an invitation (the sandbox's upload form)."""
+    return f"{base_url}/certexpress/{record['token']}"
+
+
 def invitation_json(record: dict, base_url: str) -> dict:
-    """CertExpressInvitationModel; the link only exists once the invitation is Ready."""
+    """CertExpressInvitationModel, following the request's delivery once it is Ready:
+
+    - Email: ``emailStatus`` becomes ``Sent`` (the only value the SDK names; null
+      before), and ``requestLink`` stays null: the email carries the link (see
+      ``outbox_json``), which the SDK says is not usable for Email requests;
+    - Download: ``requestLink`` is the page to hand the customer;
+    - Fax: neither (the sandbox sends no fax).
+    """
     ready = invitation_is_ready(record)
-    by_email = record["deliveryMethod"] == "Email"
+    method = record["deliveryMethod"]
     return {
         "id": record["id"],
         "companyId": record["companyId"],
         "recipient": record["recipient"],
         "customerCode": record["customerCode"],
-        "emailStatus": ("Sent" if ready else "Pending") if by_email else None,
+        "emailStatus": "Sent" if ready and method == "Email" else None,
         "exposureZones": record["exposureZones"],
         "exemptReasons": record["exemptReasons"],
-        "deliveryMethod": record["deliveryMethod"],
-        "message": "Invitation is ready." if ready else "Invitation is being prepared.",
+        "deliveryMethod": method,
+        "message": None,
         "date": record["date"],
-        "requestLink": f"{base_url}/certexpress/{record['token']}" if ready else None,
+        "requestLink": upload_link(record, base_url) if ready and method == "Download" else None,
     }
 
 
 def invitation_status_json(record: dict, base_url: str) -> dict:
     """One element of the answer to POST certexpressinvites."""
-    invitation = invitation_json(record, base_url)
     return {
-        "status": "Ready" if invitation["requestLink"] else "InProgress",
-        "invitation": invitation,
+        "status": "Ready" if invitation_is_ready(record) else "InProgress",
+        "invitation": invitation_json(record, base_url),
+    }
+
+
+def outbox_json(record: dict, company: Company, base_url: str) -> dict:
+    """The email a Ready Email invitation sent: what the customer receives."""
+    return {
+        "invitationId": record["id"],
+        "companyId": record["companyId"],
+        "customerCode": record["customerCode"],
+        "to": record["recipient"],
+        "subject": f"{company.name} asks for your exemption certificate",
+        "link": upload_link(record, base_url),
+        "sentDate": format_datetime(
+            datetime.fromtimestamp(max(record["readyAt"], 0), tz=timezone.utc)
+        ),
     }

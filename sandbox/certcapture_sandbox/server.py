@@ -15,7 +15,7 @@ import threading
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .admin import add_certificate
+from .admin import add_certificate, sent_emails
 from .app import SandboxApp
 from .config import SandboxConfig
 
@@ -128,6 +128,12 @@ class SandboxServer:
     def clear_faults(self) -> None:
         self.app.faults.clear()
 
+    def configure(self, **changes) -> SandboxConfig:
+        """Change settings while running: ``max_top``, ``refuse_gt_filter``,
+        ``invite_ready_delay``, ``setup_delay``; ``reset()`` restores those it started
+        with. ValueError if invalid. Returns the new configuration."""
+        return self.app.configure(**changes)
+
     def reset(self) -> None:
         """Back to the seeded state: no customers, no faults, empty request log."""
         self.app.reset()
@@ -156,3 +162,10 @@ class SandboxServer:
     def make_invitations_ready(self) -> int:
         """Make every pending invitation Ready now; how many there were."""
         return self.app.store.make_invitations_ready()
+
+    def sent_emails(self) -> list[dict]:
+        """The emails Email invitations sent once Ready, oldest first: ``to``,
+        ``subject``, ``link`` (the CertExpress upload page, on this server's URL),
+        ``invitationId``, ``companyId``, ``customerCode``, ``sentDate``. A test plays
+        the customer by opening ``link``."""
+        return sent_emails(self.app, self.url)

@@ -23,9 +23,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from .clock import ONE_MILLISECOND, format_datetime, parse_datetime, utc_now
+from .clock import format_ticks, now_ticks, parse_ticks
 from .config import Company, SandboxConfig
-from .errors import ApiError, not_found
+from .errors import ApiError, not_found, unknown_customer
 
 STATE_FORMAT = "certcapture-sandbox-state"
 STATE_VERSION = 1
@@ -53,6 +53,27 @@ class Store:
 
     def company_by_code(self, code: str) -> Company | None:
         return next((c for c in self.companies if c.code == code), None)
+
+    def setup_status(self, company_id: int) -> str:
+        """``Provisioned``, ``InProgress`` (a setup request is under way) or
+        ``NotProvisioned`` (ProvisionStatusModel / CertCaptureProvisionStatus)."""
+        with self._lock:
+            ready_at = self._setup.get(company_id)
+        if ready_at is None:
+            return "NotProvisioned"
+        return "Provisioned" if ready_at <= time.time() else "InProgress"
+
+    def is_provisioned(self, company_id: int) -> bool:
+        return self.setup_status(company_id) == "Provisioned"
+
+    def request_setup(self, company_id: int, delay: float) -> str:
+        """RequestCertificateSetup: start provisioning (done ``delay`` seconds from
+        now) unless it is done or under way; the status after the request."""
+        with self._lock:
+            if self._setup.get(company_id) is None:
+                self._setup[company_id] = time.time() + delay
+                self._save()
+        return self.setup_status(company_id)
 
     # -- whole state -------------------------------------------------------
 
@@ -112,17 +133,60 @@ class Store:
             customer_id = self._customer_id(company_id, code)
             del self._customers[customer_id]
             del self._customer_ids[(company_id, code)]
+            for other in self._customers.values():
+                for key in ("shipToIds", "billToIds"):
+                    if customer_id in other.get(key, ()):
+                        other[key].remove(customer_id)
             self._save()
 
     def replace_customer(self, company_id: int, code: str, fields: dict) -> dict:
-        """PUT semantics: ``fields`` replaces every writable field."""
+        """PUT semantics: ``fields`` replaces every writable field (links stay)."""
         with self._lock:
             old = self._customers[self._customer_id(company_id, code)]
-            keep = ("id", "companyId", "customerCode", "createdDate")
-            new = {**fields, **{key: old[key] for key in keep}, "modifiedDate": self._stamp()}
+            keep = ("id", "companyId", "customerCode", "createdDate", "shipToIds", "billToIds")
+            kept = {key: old[key] for key in keep if key in old}
+            new = {**fields, **kept, "modifiedDate": self._stamp()}
             self._customers[old["id"]] = new
             self._save()
             return copy.deepcopy(new)
+
+    def link_ship_tos(self, company_id: int, bill_to_code: str, ship_to_codes: list[str]) -> dict:
+        """LinkShipToCustomersToBillCustomer: all codes linked, or none; the bill-to.
+
+        The bill-to must be a bill-to (``isBill``), else BillToCustomerExpected
+        (1221); each ship-to a ship-to (``isShip``), else ShipToCustomerExpected (1222).
+        """
+        with self._lock:
+            bill_to = self._customers[self._customer_id(company_id, bill_to_code)]
+            ship_tos = [
+                self._customers[self._customer_id(company_id, code)] for code in ship_to_codes
+            ]
+            if bill_to.get("isBill") is not True:
+                raise ApiError(
+                    400,
+                    "BillToCustomerExpected",
+                    f"Customer '{bill_to_code}' is not a bill-to customer.",
+                    target="code",
+                )
+            wrong = [c["customerCode"] for c in ship_tos if c.get("isShip") is not True]
+            if wrong:
+                raise ApiError(
+                    400,
+                    "ShipToCustomerExpected",
+                    f"Customer '{wrong[0]}' is not a ship-to customer.",
+                    target="customers",
+                    descriptions=[
+                        f"Customer '{code}' is not a ship-to customer." for code in wrong
+                    ],
+                )
+            for ship_to in ship_tos:
+                if ship_to["id"] not in bill_to.setdefault("shipToIds", []):
+                    bill_to["shipToIds"].append(ship_to["id"])
+                if bill_to["id"] not in ship_to.setdefault("billToIds", []):
+                    ship_to["billToIds"].append(bill_to["id"])
+            bill_to["modifiedDate"] = self._stamp()
+            self._save()
+            return copy.deepcopy(bill_to)
 
     # -- certificates ------------------------------------------------------
 
@@ -294,6 +358,17 @@ class Store:
                 raise not_found("CertExpressInvitation", invitation_id)
             return copy.deepcopy(record)
 
+    def sent_emails(self) -> list[dict]:
+        """The Email invitations that are Ready (their email went out), oldest first."""
+        now = time.time()
+        with self._lock:
+            sent = [
+                i
+                for i in self._invitations.values()
+                if i["deliveryMethod"] == "Email" and i["readyAt"] <= now
+            ]
+            return copy.deepcopy(sorted(sent, key=lambda i: (i["readyAt"], i["id"])))
+
     def invitation_by_token(self, token: str) -> dict | None:
         with self._lock:
             found = next((i for i in self._invitations.values() if i["token"] == token), None)
@@ -320,12 +395,17 @@ class Store:
         self._invitations: dict[int, dict] = {}
         self._next_ids = dict(FIRST_IDS)
         self._last_stamp: str | None = None
+        #: company id -> time.time() at which its certificate storage is (or will be)
+        #: set up; None: never asked for.
+        self._setup: dict[int, float | None] = {
+            company.id: 0.0 if company.provisioned else None for company in self.companies
+        }
 
     def _customer_id(self, company_id: int, code: str) -> int:
         try:
             return self._customer_ids[(company_id, code)]
         except KeyError:
-            raise not_found("Customer", code) from None
+            raise unknown_customer(code) from None
 
     def _take_id(self, kind: str) -> int:
         value = self._next_ids[kind]
@@ -333,15 +413,18 @@ class Store:
         return value
 
     def _stamp(self) -> str:
-        """A modification time strictly later than the previous one.
+        """A modification time strictly later than the previous one, to the tick
+        (100 ns, seven fraction digits, as AvaTax writes them).
 
-        Clients sync with ``modifiedDate gt <last seen>``; two changes in the
-        same millisecond would make one of them invisible to that filter.
+        Clients sync with ``modifiedDate gt <last seen>``; two changes at the same
+        moment would make one of them invisible to that filter. Two changes within
+        one microsecond differ in the seventh digit only: a client that keeps
+        microseconds sees the later one again (never loses it).
         """
-        moment = utc_now()
+        ticks = now_ticks()
         if self._last_stamp is not None:
-            moment = max(moment, parse_datetime(self._last_stamp) + ONE_MILLISECOND)
-        self._last_stamp = format_datetime(moment)
+            ticks = max(ticks, parse_ticks(self._last_stamp) + 1)
+        self._last_stamp = format_ticks(ticks)
         return self._last_stamp
 
     def _save(self) -> None:
@@ -359,6 +442,7 @@ class Store:
                 for key, value in self._attachments.items()
             },
             "invitations": list(self._invitations.values()),
+            "setup": {str(key): value for key, value in self._setup.items()},
         }
         self._path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{self._path.name}.", dir=self._path.parent)
@@ -387,3 +471,6 @@ class Store:
             int(key): base64.b64decode(value) for key, value in state["attachments"].items()
         }
         self._invitations = {i["id"]: i for i in state["invitations"]}
+        for key, value in (state.get("setup") or {}).items():
+            if int(key) in self._setup:
+                self._setup[int(key)] = value

@@ -16,10 +16,13 @@ from .errors import ApiError, invalid
 from .seed import REASONS_BY_ID, REASONS_BY_NAME, ZONES_BY_ID, ZONES_BY_NAME
 from .serializers import CUSTOMER_FIELDS
 
-#: What AvaTax itself refuses to create a customer without.
-REQUIRED_CUSTOMER_FIELDS = ("name", "line1", "city", "postalCode", "country")
-#: Countries whose customers also need a region (state/province code).
-COUNTRIES_NEEDING_REGION = ("US", "CA")
+#: What CustomerModel requires (CustomerModel.ts; companyId too, below).
+REQUIRED_CUSTOMER_FIELDS = ("customerCode", "name", "line1", "city", "postalCode", "country")
+#: Countries whose customers also need a region (CustomerModel.cs); ``country`` may be
+#: an ISO 3166 code of two or three letters or the country's name.
+COUNTRIES_NEEDING_REGION = frozenset(
+    {"US", "USA", "UNITED STATES", "UNITED STATES OF AMERICA", "CA", "CAN", "CANADA"}
+)
 DELIVERY_METHODS = ("Email", "Fax", "Download")
 #: A certificate names its document in exactly one of these (CertificateModel.cs).
 DOCUMENT_FIELDS = ("filename", "pdf", "pages")
@@ -50,22 +53,68 @@ def _json_list(body, what: str) -> list:
     return body
 
 
-def _customer_problems(body: dict, prefix: str = "") -> list[str]:
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _customer_problems(body: dict, company_id: int, prefix: str = "") -> tuple[list, list]:
+    """(problems of shape or type, required fields missing) of one CustomerModel."""
     problems = [
         f"{prefix}{field} must be {_type_name(kind)} or null"
-        for field, kind in CUSTOMER_FIELDS.items()
+        for field, kind in {"customerCode": str, **CUSTOMER_FIELDS}.items()
         if body.get(field) is not None and not _is(body[field], kind)
     ]
-    problems += [
+    missing = [
         f"{prefix}{field} is required"
         for field in REQUIRED_CUSTOMER_FIELDS
-        if body.get(field) is None or (isinstance(body[field], str) and not body[field].strip())
+        if _blank(body.get(field))
     ]
     country = body.get("country")
-    has_region = isinstance(body.get("region"), str) and body["region"].strip()
-    if isinstance(country, str) and country.upper() in COUNTRIES_NEEDING_REGION and not has_region:
-        problems.append(f"{prefix}region is required when country is {country}")
-    return problems
+    if (
+        isinstance(country, str)
+        and country.strip().upper() in COUNTRIES_NEEDING_REGION
+        and _blank(body.get("region"))
+    ):
+        missing.append(f"{prefix}region is required when country is {country}")
+    sent_company = body.get("companyId")
+    if sent_company is None:
+        missing.append(f"{prefix}companyId is required")
+    elif not _is(sent_company, int):
+        problems.append(f"{prefix}companyId must be an integer")
+    elif sent_company != company_id:
+        problems.append(
+            f"{prefix}companyId {sent_company} is not the company {company_id} of the path"
+        )
+    return problems, missing
+
+
+def _refuse_customers(problems: list[str], missing: list[str], both: list[str]) -> None:
+    """Answer the worst of what is wrong: the body's shape, then missing required
+    values (ValueRequiredError), then isBill and isShip both true (1220)."""
+    if problems:
+        raise invalid(problems + missing + both)
+    if missing:
+        raise ApiError(
+            400,
+            "ValueRequiredError",
+            f"A required value is missing: {missing[0]}",
+            target="IncorrectData",
+            descriptions=missing,
+        )
+    if both:
+        raise ApiError(
+            400,
+            "CustomerCantBeBothShipToAndBillTo",
+            "A customer cannot be both a ship-to and a bill-to customer.",
+            target="IncorrectData",
+            descriptions=both,
+        )
+
+
+def _both_flags(body: dict, prefix: str = "") -> list[str]:
+    if body.get("isBill") is True and body.get("isShip") is True:
+        return [f"{prefix}isBill and isShip are both true: a customer is one or the other"]
+    return []
 
 
 def _customer_fields(body: dict) -> dict:
@@ -73,32 +122,46 @@ def _customer_fields(body: dict) -> dict:
     return {field: body.get(field) for field in CUSTOMER_FIELDS}
 
 
-def new_customers(body) -> list[dict]:
+def new_customers(body, company_id: int) -> list[dict]:
     """The records of a POST /customers body (an array of CustomerModel)."""
-    problems = []
+    problems, missing, both = [], [], []
     for index, item in enumerate(_json_list(body, "CustomerModel")):
-        code = item.get("customerCode")
-        if not (isinstance(code, str) and code):
-            problems.append(f"[{index}].customerCode is required and must be a string")
-        problems += _customer_problems(item, prefix=f"[{index}].")
-    if problems:
-        raise invalid(problems)
+        found, absent = _customer_problems(item, company_id, prefix=f"[{index}].")
+        problems += found
+        missing += absent
+        both += _both_flags(item, prefix=f"[{index}].")
+    _refuse_customers(problems, missing, both)
     return [{"customerCode": item["customerCode"], **_customer_fields(item)} for item in body]
 
 
-def replacement_customer(body, customer_code: str) -> dict:
-    """The fields of a PUT /customers/{code} body (one full CustomerModel)."""
+def replacement_customer(body, customer_code: str, company_id: int) -> dict:
+    """The fields of a PUT /customers/{code} body (one full CustomerModel); the code
+    may be left out of the body (the path names it)."""
     if not isinstance(body, dict):
         raise invalid(["the body must be one CustomerModel JSON object"], target="body")
-    problems = _customer_problems(body)
+    problems, missing = _customer_problems({"customerCode": customer_code, **body}, company_id)
     sent_code = body.get("customerCode")
     if sent_code is not None and sent_code != customer_code:
         problems.append(
             f"customerCode {sent_code!r} in the body differs from {customer_code!r} in the path"
         )
-    if problems:
-        raise invalid(problems)
+    _refuse_customers(problems, missing, _both_flags(body))
     return _customer_fields(body)
+
+
+def linked_customer_codes(body) -> list[str]:
+    """The codes of a LinkCustomersModel body: ``{"customers": [code, ...]}``."""
+    codes = body.get("customers") if isinstance(body, dict) else None
+    if (
+        not isinstance(codes, list)
+        or not codes
+        or not all(isinstance(code, str) and code for code in codes)
+    ):
+        raise invalid(
+            ['the body must be {"customers": [customer codes]} with at least one code'],
+            target="customers",
+        )
+    return list(dict.fromkeys(codes))
 
 
 def _id_list_problems(value, field: str, known: dict, required: bool) -> list[str]:
@@ -123,7 +186,7 @@ def new_invitations(body) -> list[dict]:
         recipient = item.get("recipient")
         if recipient is not None and not isinstance(recipient, str):
             problems.append(f"{prefix}recipient must be a string")
-        elif method in ("Email", "Fax") and not recipient:
+        elif method == "Email" and not recipient:
             problems.append(f"{prefix}recipient is required for deliveryMethod {method}")
         elif method == "Email" and "@" not in recipient:
             problems.append(f"{prefix}recipient {recipient!r} is not an email address")
@@ -131,7 +194,7 @@ def new_invitations(body) -> list[dict]:
         if title is not None and not isinstance(title, str):
             problems.append(f"{prefix}coverLetterTitle must be a string")
         problems += _id_list_problems(
-            item.get("exposureZones"), f"{prefix}exposureZones", ZONES_BY_ID, required=True
+            item.get("exposureZones"), f"{prefix}exposureZones", ZONES_BY_ID, required=False
         )
         problems += _id_list_problems(
             item.get("exemptReasons"), f"{prefix}exemptReasons", REASONS_BY_ID, required=False
@@ -141,7 +204,7 @@ def new_invitations(body) -> list[dict]:
     return [
         {
             "recipient": item.get("recipient"),
-            "exposureZones": item["exposureZones"],
+            "exposureZones": item.get("exposureZones") or [],
             "exemptReasons": item.get("exemptReasons") or [],
             "deliveryMethod": item["deliveryMethod"],
         }

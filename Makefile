@@ -6,7 +6,7 @@
 PYTHON ?= python3.11
 export PYTHON
 
-.PHONY: test run lint bootstrap reset-demo clean
+.PHONY: test run lint bootstrap reset-demo clean live-check
 
 test:
 	@bash scripts/with-env.sh python scripts/run_tests.py
@@ -19,6 +19,11 @@ lint:
 
 bootstrap:
 	@bash scripts/with-env.sh true
+
+# The calls the add-on uses, against a real AvaTax sandbox account (set
+# AVATAX_ACCOUNT_ID, AVATAX_LICENSE_KEY, AVATAX_COMPANY_CODE); never in CI.
+live-check:
+	@bash scripts/with-env.sh python scripts/live_check.py $(ARGS)
 
 # Start the demo story over: a new demo database and an empty sandbox.
 reset-demo:

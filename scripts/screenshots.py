@@ -6,13 +6,16 @@ Playwright drives Debian's Chromium (no browser download). The customer must
 be a demo customer with no certificate and no request yet.
 """
 
+import json
 import sys
+import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 ODOO = "http://127.0.0.1:8069"
+SANDBOX = "http://127.0.0.1:8099"
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 CUSTOMER = sys.argv[1] if len(sys.argv) > 1 else "Cascade Outfitters"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -42,9 +45,11 @@ def order_and_request(page):
     page.screenshot(path=OUT / "request-wizard.png")
     page.click(".modal button[name=action_send]")
     page.wait_for_selector(".o-mail-Message-body:has-text('Certificate request sent')")
-    page.click("a[name=other_information]")
-    link = page.locator(".o_field_widget[name=certcapture_request_ids] a[href*='/certexpress/']")
-    return link.first.get_attribute("href")
+    # The customer's email: the sandbox keeps what CertCapture would send.
+    with urllib.request.urlopen(f"{SANDBOX}/_sandbox/outbox", timeout=10) as answer:
+        emails = json.load(answer)
+    emails = emails.get("value", emails) if isinstance(emails, dict) else emails
+    return emails[-1]["link"]
 
 
 def upload_as_customer(browser, link, pdf_path):

@@ -18,7 +18,14 @@ class CertCaptureCertificateRequest(models.Model):
         "res.company", required=True, default=lambda self: self.env.company
     )
     certcapture_id = fields.Integer("CertCapture ID", readonly=True)
-    recipient = fields.Char(required=True)
+    delivery_method = fields.Selection(
+        [("email", "Email"), ("download", "Download link")],
+        required=True,
+        default="email",
+        help="Email: CertCapture emails the customer the link. Download: the link is given "
+        "to the user, to pass on (customers without email, the customer portal).",
+    )
+    recipient = fields.Char()
     exposure_zone_ids = fields.Many2many(
         "certcapture.exposure.zone",
         "certcapture_request_exposure_zone_rel",

@@ -134,6 +134,13 @@ class CertCaptureService(models.AbstractModel):
     def _mapped_errors(self, company):
         try:
             yield
+        except ValueError as error:
+            # The client refuses, before sending, what AvaTax would refuse
+            # (a customer without its required fields...): nothing was sent.
+            _logger.warning("CertCapture call refused for company %s: %s", company.id, error)
+            raise CertCaptureUserError(
+                _("Not sent to CertCapture, which would refuse it: %s", error)
+            ) from error
         except ecm.EcmError as error:
             _logger.warning(
                 "CertCapture call failed for company %s: %s %s -> %s %s",
@@ -156,9 +163,17 @@ class CertCaptureService(models.AbstractModel):
                 company.name,
             )
         if isinstance(error, ecm.NotProvisionedError):
+            if error.code == ecm.const.ERROR_ACCOUNT_NOT_PROVISIONED:
+                return _(
+                    "Avalara could not set up exemption certificates for AvaTax company %s "
+                    "(AccountNotProvisioned): an administrator can request the setup again "
+                    "from Settings > Sales > CertCapture, or ask Avalara.",
+                    company.certcapture_company_code,
+                )
             return _(
                 "Exemption certificates (CertCapture) are not set up for AvaTax company %s: "
-                "ask Avalara to provision it, or check the company code.",
+                "an administrator can request the setup from Settings > Sales > CertCapture, "
+                "or ask Avalara.",
                 company.certcapture_company_code,
             )
         if isinstance(error, ecm.RateLimitedError):

@@ -34,6 +34,9 @@ _logger = logging.getLogger(__name__)
 # time, whoever starts it (the scheduled job, a button, an order update).
 PULL_LOCK_NAMESPACE = 0x43435055  # "CCPU"
 
+# The request's delivery in Odoo -> CertCapture's deliveryMethod.
+DELIVERY_METHODS = {"email": ecm.DELIVERY_EMAIL, "download": ecm.DELIVERY_DOWNLOAD}
+
 # Failures that belong to one certificate (its file, its data): it is
 # recorded and skipped. Any other failure (CertCapture down, refusing,
 # rate limiting) stops the batch, to be resumed as a whole.
@@ -79,8 +82,10 @@ class CertCaptureSync(models.AbstractModel):
             email_address=partner._certcapture_request_recipient() or None,
             phone_number=partner.phone or None,
             contact_name=partner.child_ids[:1].name or None,
+            # The commercial partner is the purchaser: a bill-to customer.
+            # AvaTax refuses a customer that is both (1220); the delivery
+            # states are asked for on this customer (see docs/architecture.md).
             is_bill=True,
-            is_ship=True,
         )
 
     @staticmethod
@@ -415,14 +420,21 @@ class CertCaptureSync(models.AbstractModel):
         as a pull failure and skipped; it does not hold the others back."""
         company = company.sudo()
         batch, more, unreadable = [], False, []
+        watermark = company.certcapture_pull_watermark
+        since = datetime.fromisoformat(watermark) if watermark else None
+        # AvaTax stamps to the 100 ns, Python and the filter to the
+        # microsecond: the certificates of the watermark's microsecond come
+        # back once more. Those already taken in are known by id and skipped,
+        # so that nothing is taken twice and nothing of that moment is lost.
+        seen = {int(i) for i in (company.certcapture_pull_watermark_ids or "").split(",") if i}
         with self._service()._session(company) as client:
-            watermark = company.certcapture_pull_watermark
-            since = datetime.fromisoformat(watermark) if watermark else None
             for api_certificate in client.iter_certificates_changed_since(
                 since,
                 page_size=batch_size,
                 on_unreadable=lambda raw, error: unreadable.append((raw, error)),
             ):
+                if api_certificate.id in seen and api_certificate.modified_date == since:
+                    continue
                 if len(batch) >= batch_size and (
                     api_certificate.modified_date != batch[-1].modified_date
                 ):
@@ -434,7 +446,16 @@ class CertCaptureSync(models.AbstractModel):
             for api_certificate in batch:
                 self._ingest_or_record(client, api_certificate, company)
         if batch and batch[-1].modified_date:
-            company.certcapture_pull_watermark = batch[-1].modified_date.isoformat()
+            last = batch[-1].modified_date
+            at_last = {c.id for c in batch if c.modified_date == last}
+            if last == since:
+                at_last |= seen
+            company.write(
+                {
+                    "certcapture_pull_watermark": last.isoformat(),
+                    "certcapture_pull_watermark_ids": ",".join(map(str, sorted(at_last))),
+                }
+            )
         return len(batch) + len(unreadable), more
 
     @api.model
@@ -724,7 +745,9 @@ class CertCaptureSync(models.AbstractModel):
     # ------------------------------------------------------------- requests
 
     @api.model
-    def _send_request(self, partner, company, recipient, zones, reasons, order=None):
+    def _send_request(
+        self, partner, company, recipient, zones, reasons, order=None, delivery="email"
+    ):
         """Send a CertExpress certificate request. Returns (request, outcome):
         "sent"; "found" when a request whose answer was lost turned out to
         be in CertCapture (it is not sent twice); "unconfirmed" when the
@@ -738,6 +761,7 @@ class CertCaptureSync(models.AbstractModel):
             "order_id": order.id if order else False,
             "company_id": company.id,
             "recipient": recipient,
+            "delivery_method": delivery,
             "exposure_zone_ids": [fields.Command.set(zones.ids)],
             "exemption_reason_ids": [fields.Command.set(reasons.ids)],
         }
@@ -767,7 +791,11 @@ class CertCaptureSync(models.AbstractModel):
                     partner,
                     company,
                     lambda code: client.create_invitation(
-                        code, recipient, sorted(zone_ids), reasons.mapped("certcapture_id")
+                        code,
+                        recipient or None,
+                        sorted(zone_ids),
+                        reasons.mapped("certcapture_id"),
+                        delivery_method=DELIVERY_METHODS[delivery],
                     ),
                 )
             except ecm.EcmError as error:
@@ -796,7 +824,7 @@ class CertCaptureSync(models.AbstractModel):
             {
                 **values,
                 **self._request_values(result.invitation),
-                "state": "sent" if result.is_ready else "in_progress",
+                "state": "sent" if result.is_sent or result.upload_link else "in_progress",
             }
         )
         self.env["certcapture.status.cache"].sudo()._invalidate(partner)
@@ -811,7 +839,7 @@ class CertCaptureSync(models.AbstractModel):
             for invitation in client.iter_invitations(
                 customer_code=customer_code, created_since=since
             )
-            if (invitation.recipient or "").lower() == recipient.lower()
+            if (invitation.recipient or "").lower() == (recipient or "").lower()
             and set(invitation.exposure_zones) == zone_ids
         ]
         return max(matches, key=lambda invitation: invitation.id, default=None)
@@ -822,10 +850,10 @@ class CertCaptureSync(models.AbstractModel):
         values = {
             "certcapture_id": invitation.id,
             "email_status": invitation.email_status,
-            "request_link": invitation.request_link,
-            "state": "sent"
-            if invitation.request_link or invitation.email_status
-            else "in_progress",
+            # Only a Download request's link is for people: an Email request's
+            # link is in the email CertCapture sends (CertExpressInvitationModel).
+            "request_link": invitation.upload_link,
+            "state": "sent" if invitation.is_sent or invitation.upload_link else "in_progress",
         }
         if invitation.recipient:
             values["recipient"] = invitation.recipient
@@ -837,8 +865,8 @@ class CertCaptureSync(models.AbstractModel):
             remote = client.get_invitation(
                 request.partner_id.certcapture_customer_code, request.certcapture_id
             )
-            values = {"email_status": remote.email_status, "request_link": remote.request_link}
-            if request.state == "in_progress" and remote.request_link:
+            values = {"email_status": remote.email_status, "request_link": remote.upload_link}
+            if request.state == "in_progress" and (remote.is_sent or remote.upload_link):
                 values["state"] = "sent"
             request.write(values)
 
@@ -916,7 +944,7 @@ class CertCaptureSync(models.AbstractModel):
             return False, _(
                 "Authenticated as account %(account)s and company %(code)s (id %(id)s) was "
                 "found, but exemption certificates are not provisioned for it (status "
-                "%(status)s): ask Avalara to set up CertCapture.",
+                "%(status)s): an administrator can click Request setup, or ask Avalara.",
                 account=ping.authenticated_account_id,
                 code=company.certcapture_company_code,
                 id=company.certcapture_company_id,
@@ -929,6 +957,13 @@ class CertCaptureSync(models.AbstractModel):
             code=company.certcapture_company_code,
             id=company.certcapture_company_id,
         )
+
+    @api.model
+    def _request_setup(self, company):
+        """Ask Avalara to provision exemption certificates for the company;
+        returns its provision status."""
+        with self._service()._session(company) as client:
+            return client.request_certificate_setup()
 
     @api.model
     def _refresh_lists(self, company):

@@ -63,6 +63,13 @@ class ResCompany(models.Model):
         readonly=True,
         help="The modification time of the last certificate pulled from CertCapture.",
     )
+    certcapture_pull_watermark_ids = fields.Char(
+        "Certificates Pulled at the Watermark",
+        copy=False,
+        readonly=True,
+        help="CertCapture ids of the certificates pulled at the watermark's exact time: the "
+        "next pull skips them when they come back.",
+    )
 
     certcapture_fiscal_position_id = fields.Many2one(
         "account.fiscal.position",

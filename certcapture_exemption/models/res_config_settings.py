@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from ..notifications import display_notification
+from .certcapture_service import CertCaptureUserError
 
 
 class ResConfigSettings(models.TransientModel):
@@ -82,6 +84,27 @@ class ResConfigSettings(models.TransientModel):
         ok, message = self.env["certcapture.sync"]._test_connection(self.company_id)
         title = _("CertCapture connection") if ok else _("CertCapture connection failed")
         return display_notification(title, message, "success" if ok else "danger")
+
+    def action_certcapture_request_setup(self):
+        """Administrators: ask Avalara to provision exemption certificates for
+        this company's AvaTax company (what Test connection says is missing)."""
+        self.ensure_one()
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("Only administrators can request the CertCapture setup."))
+        self.execute()
+        try:
+            status = self.env["certcapture.sync"]._request_setup(self.company_id)
+        except CertCaptureUserError as error:
+            return display_notification(_("CertCapture setup"), error.args[0], "danger")
+        return display_notification(
+            _("CertCapture setup"),
+            _(
+                "Avalara answered: %s. Provisioning can take a while; Test connection tells "
+                "when it is done.",
+                status.status,
+            ),
+            "success" if status.is_provisioned else "info",
+        )
 
     def action_certcapture_refresh_lists(self):
         self.ensure_one()

@@ -84,6 +84,17 @@ class CertCaptureSandboxMixin:
         bodies = record.message_ids.mapped("body")
         self.assertTrue(any(text in str(body) for body in bodies), f"{text!r} not in {bodies}")
 
+    def emailed_link(self, request):
+        """The CertExpress link CertCapture emailed for ``request`` (an Email
+        request's link is in the email, not in the API's answer)."""
+        links = [
+            email["link"]
+            for email in self.sandbox.sent_emails()
+            if email["invitationId"] == request.certcapture_id
+        ]
+        self.assertTrue(links, f"no email sent for request {request.certcapture_id}")
+        return links[-1]
+
     def api_calls(self, method=None):
         return [call for call in self.sandbox.requests if method in (None, call[0])]
 

@@ -23,8 +23,9 @@ class TestRequestWizard(CertCaptureCase):
         request = order.certcapture_request_ids
         self.assertEqual(request.recipient, "tax@cascade.example.com")
         self.assertTrue(request.certcapture_id)
-        self.assertEqual(request.state, "sent", "the sandbox makes requests ready at once")
-        self.assertIn("/certexpress/", request.request_link)
+        self.assertEqual(request.state, "sent", "the sandbox sends the email at once")
+        self.assertIn("/certexpress/", self.emailed_link(request))
+        self.assertFalse(request.request_link, "an Email request's link is in the email only")
         self.assertEqual(order.certcapture_status, "pending")
         self.assertLogged(order, "Certificate request sent")
         self.assertLogged(self.customer, "Certificate request sent")
@@ -67,3 +68,15 @@ class TestRequestWizard(CertCaptureCase):
         with self.assertRaises(UserError) as caught:
             wizard.action_send()
         self.assertIn("CertCapture", str(caught.exception))
+
+    def test_a_download_request_gives_the_user_the_link(self):
+        self.customer.write({"certcapture_ap_email": False, "email": False})
+        wizard = self.open_wizard(self.create_order())
+        wizard.delivery_method = "download"
+        answer = wizard.action_send()
+        request = self.customer.certcapture_request_ids
+        self.assertEqual(request.delivery_method, "download")
+        self.assertIn("/certexpress/", request.request_link)
+        self.assertIn(request.request_link, answer["params"]["message"])
+        self.assertTrue(answer["params"]["sticky"], "a link to copy stays on screen")
+        self.assertEqual(self.sandbox.sent_emails(), [], "nothing emailed")

@@ -55,7 +55,7 @@ class TestSalesperson(CertCaptureCase):
         request = order.certcapture_request_ids
         self.assertEqual(order.certcapture_status, "pending")
 
-        answer = upload_as_customer(self, request.request_link, request.exposure_zone_ids)
+        answer = upload_as_customer(self, self.emailed_link(request), request.exposure_zone_ids)
         self.assertEqual(answer.status_code, 200, answer.text[:300])
 
         # The certificate comes back when *they* update *their* order.

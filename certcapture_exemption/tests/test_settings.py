@@ -1,4 +1,5 @@
-from odoo.tests import Form, tagged
+from odoo.exceptions import AccessError
+from odoo.tests import Form, new_test_user, tagged
 
 from certcapture_sandbox import SandboxConfig, SandboxServer
 
@@ -51,6 +52,20 @@ class TestSettings(CertCaptureCase):
         order = self.create_order()
         self.assertEqual(order.certcapture_status, "error")
         self.assertIn("not set up for AvaTax company NOECM", order.certcapture_message)
+        # An administrator requests the setup from Settings; then it works.
+        settings = self.env["res.config.settings"].create({})
+        answer = settings.action_certcapture_request_setup()
+        self.assertEqual(answer["params"]["type"], "success", answer["params"]["message"])
+        ok, message = self.env["certcapture.sync"]._test_connection(self.company)
+        self.assertTrue(ok, message)
+
+    def test_only_administrators_request_the_setup(self):
+        manager = new_test_user(
+            self.env, "cc_setup_mgr", groups="certcapture_exemption.group_certcapture_manager"
+        )
+        settings = self.env["res.config.settings"].with_user(manager).sudo(False)
+        with self.assertRaises(AccessError):
+            settings.create({}).action_certcapture_request_setup()
 
     def test_refresh_lists_maps_zones_to_states(self):
         zone = self.env["certcapture.exposure.zone"].search([("region", "=", "WA")])

@@ -37,11 +37,9 @@ class TestStory(CertCaptureCase):
         action = order.action_certcapture_request_certificate()
         self.env[action["res_model"]].browse(action["res_id"]).action_send()
         request = order.certcapture_request_ids
-        self.assertTrue(request.request_link)
+        link = self.emailed_link(request)
 
-        answer = upload_as_customer(
-            self, request.request_link, request.exposure_zone_ids, single_use="1"
-        )
+        answer = upload_as_customer(self, link, request.exposure_zone_ids, single_use="1")
         self.assertEqual(answer.status_code, 200, answer.text[:500])
 
         # "downloaded into Odoo when their order is updated"
@@ -69,7 +67,7 @@ class TestStory(CertCaptureCase):
         self.env[action["res_model"]].browse(action["res_id"]).action_send()
         request = order.certcapture_request_ids
         answer = requests.post(
-            request.request_link,
+            self.emailed_link(request),
             data={
                 "zones": [str(request.exposure_zone_ids.certcapture_id)],
                 "exemption_number": "X",

@@ -16,8 +16,15 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
     partner_id = fields.Many2one("res.partner", "Customer", required=True, readonly=True)
     order_id = fields.Many2one("sale.order", readonly=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True)
+    delivery_method = fields.Selection(
+        [("email", "Email it to the customer"), ("download", "Give me the link")],
+        "Delivery",
+        required=True,
+        default="email",
+        help="Give me the link: for a customer without email, pass the link on yourself.",
+    )
     # Not required here: a customer without email opens the wizard with an
-    # empty address for the user to type (the view marks it required).
+    # empty address for the user to type (the view requires it for Email).
     recipient = fields.Char(help="The customer's A/P email address.")
     exposure_zone_ids = fields.Many2many(
         "certcapture.exposure.zone",
@@ -79,7 +86,9 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
     def action_send(self):
         self.ensure_one()
         recipient = normalize_email(self.recipient)
-        if not recipient:
+        if self.delivery_method == "download" and not self.recipient:
+            recipient = False  # nobody to email: the link goes to the user
+        elif not recipient:
             raise UserError(
                 _(
                     "%s is not a valid email address: type the customer's A/P address.",
@@ -94,9 +103,28 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
             self.exposure_zone_ids,
             self.exemption_reason_ids,
             order=self.order_id,
+            delivery=self.delivery_method,
         )
         states = ", ".join(self.exposure_zone_ids.mapped("name"))
-        if outcome == "unconfirmed":
+        recipient = recipient or _("the user, to pass on")
+        if self.delivery_method == "download" and outcome != "unconfirmed":
+            body = (
+                _(
+                    "Certificate request for %(states)s created (CertCapture request %(id)s): "
+                    "give the customer this link to upload the certificate: %(link)s",
+                    states=states,
+                    id=request.certcapture_id,
+                    link=request.request_link,
+                )
+                if request.request_link
+                else _(
+                    "Certificate request for %(states)s created (CertCapture request %(id)s); "
+                    "CertCapture is preparing its link, which the request shows once ready.",
+                    states=states,
+                    id=request.certcapture_id,
+                )
+            )
+        elif outcome == "unconfirmed":
             body = _(
                 "CertCapture did not confirm the certificate request to %(recipient)s for "
                 "%(states)s and could not be asked whether it arrived. It is not sent again now: "
@@ -137,4 +165,5 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
             body,
             "warning" if outcome == "unconfirmed" else "success",
             next_action={"type": "ir.actions.act_window_close"},
+            sticky=self.delivery_method == "download",
         )

@@ -319,7 +319,7 @@ def test_query_parameters_of_each_read():
     client.get_exemption_status("C1", "WA")
     assert client.find_company("O'NEIL").id == 1001
     assert session.calls[0].params == {"$include": "active_certificates"}
-    assert session.calls[1].params == {"$include": "customers"}
+    assert session.calls[1].params == {"$include": "customers,po_numbers"}
     assert session.calls[2].path == f"{COMPANY}/customers/C1/certificates/US/WA"
     assert session.calls[3].path == "/api/v2/companies"
     assert session.calls[3].params == {"$filter": "companyCode eq 'O''NEIL'"}
@@ -340,14 +340,14 @@ def test_find_company_returns_none_when_no_company_has_the_code():
     assert client.find_company("NOPE") is None
 
 
-def test_changed_since_filters_in_utc_orders_and_includes_customers():
+def test_changed_since_filters_in_utc_orders_and_includes_customers_and_po_numbers():
     since = datetime(2024, 1, 1, 2, 0, tzinfo=timezone(timedelta(hours=2)))
     client, session, _ = make_client(fetch_reply([{"id": 1}]), fetch_reply([]))
     assert [c.id for c in client.iter_certificates_changed_since(since)] == [1]
     assert list(client.iter_certificates_changed_since(None)) == []
     assert session.calls[0].params == {
         "$filter": "modifiedDate gt '2024-01-01T00:00:00Z'",
-        "$include": "customers",
+        "$include": "customers,po_numbers",
         "$orderBy": "modifiedDate",
         "$top": 100,
         "$skip": 0,
@@ -1463,3 +1463,11 @@ def test_an_unreadable_record_stops_the_iteration_by_default():
     client, _, _ = make_client(fetch_reply([{"id": 2, "modifiedDate": "May 1st"}], count=1))
     with pytest.raises(ProtocolError):
         list(client.iter_certificates_changed_since(None))
+
+
+def test_a_single_use_certificate_reads_its_po_numbers():
+    record = {"id": 9, "isSingleCertificate": True, "poNumbers": [{"id": 1, "poNumber": "PO-7"}]}
+    client, session, _ = make_client(Reply(200, record))
+    certificate = client.get_certificate(9)
+    assert certificate.po_numbers == ("PO-7",)
+    assert session.calls[0].params == {"$include": "customers,po_numbers"}

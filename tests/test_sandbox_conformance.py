@@ -1912,3 +1912,14 @@ def test_cli_refuses_a_bad_fault_rule():
         timeout=20,
     )
     assert result.returncode == 2 and "fault rule" in result.stderr
+
+
+def test_po_numbers_of_a_single_use_certificate_come_with_their_include(sandbox, api):
+    create_customer(api)
+    added = sandbox.add_certificate("ACME-1", single_use=True, po_numbers=["PO-77"])
+    path = f"/certificates/{added['id']}"
+    assert "poNumbers" not in api("GET", path).json(), "only when asked for"
+    included = api("GET", path, params={"$include": "customers,po_numbers"}).json()
+    assert included["poNumbers"] == [{"id": 1, "poNumber": "PO-77"}]
+    listed = api("GET", "/certificates", params={"$include": "po_numbers"}).json()["value"]
+    assert listed[0]["poNumbers"][0]["poNumber"] == "PO-77"

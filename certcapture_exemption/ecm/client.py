@@ -558,7 +558,11 @@ class EcmClient:
 
     def iter_customer_certificates(self, customer_code, *, include_customers=False, page_size=100):
         """Every certificate of the customer, one page of ``page_size`` fetched at a time."""
-        params = {"$include": const.INCLUDE_CUSTOMERS} if include_customers else {}
+        params = {
+            "$include": const.INCLUDE_CUSTOMERS_AND_PO_NUMBERS
+            if include_customers
+            else const.INCLUDE_PO_NUMBERS
+        }
         return self._iter_pages(
             Certificate,
             self._company_path("customers", customer_code, "certificates"),
@@ -579,7 +583,7 @@ class EcmClient:
         microsecond: those are the ones the caller already has), and keeps asking
         with ``ge`` for as long as it lives.
         """
-        params = {"$include": const.INCLUDE_CUSTOMERS, "$orderBy": "modifiedDate"}
+        params = {"$include": const.INCLUDE_CUSTOMERS_AND_PO_NUMBERS, "$orderBy": "modifiedDate"}
         path = self._company_path("certificates")
         if since is None:
             return self._iter_pages(Certificate, path, params, page_size, on_unreadable)
@@ -594,7 +598,11 @@ class EcmClient:
 
     def get_certificate(self, certificate_id, *, include_customers=True):
         """One certificate; NotFoundError if there is none."""
-        params = {"$include": const.INCLUDE_CUSTOMERS} if include_customers else None
+        params = {
+            "$include": const.INCLUDE_CUSTOMERS_AND_PO_NUMBERS
+            if include_customers
+            else const.INCLUDE_PO_NUMBERS
+        }
         return self._get(Certificate, self._company_path("certificates", certificate_id), params)
 
     def download_certificate_pdf(self, certificate_id):

@@ -100,6 +100,10 @@ COUNTRIES_NEEDING_REGION = frozenset(
 COVER_LETTER_STANDARD = "STANDARD_REQUEST"
 ATTACHMENT_TYPE_PDF = "Pdf"
 INCLUDE_CUSTOMERS = "customers"
+#: A single-use certificate's purchase orders (PoNumberModel), asked for with
+#: the certificate itself: they decide which order it exempts.
+INCLUDE_PO_NUMBERS = "po_numbers"
+INCLUDE_CUSTOMERS_AND_PO_NUMBERS = f"{INCLUDE_CUSTOMERS},{INCLUDE_PO_NUMBERS}"
 INCLUDE_ACTIVE_CERTIFICATES = "active_certificates"
 INCLUDE_SHIP_TOS = "shipTos"
 

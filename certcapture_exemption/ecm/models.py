@@ -147,6 +147,13 @@ def _read_list(read_item):
     return read
 
 
+def _read_po_number(value, where):
+    """A PoNumberModel's purchase order number (its id is of no use here)."""
+    if not isinstance(value, dict):
+        raise _type_error(where, value, "a PoNumberModel object")
+    return _read_str(value.get("poNumber"), f"{where}.poNumber")
+
+
 def _read_object(value, where):
     if not isinstance(value, dict):
         raise _type_error(where, value, "an object")
@@ -398,6 +405,7 @@ class Certificate(_ApiModel):
     created_date: datetime | None = _api_field("createdDate", parse_datetime)
     modified_date: datetime | None = _api_field("modifiedDate", parse_datetime)
     page_count: int | None = _api_field("pageCount", _read_int)
+    po_numbers: tuple[str, ...] = _api_field("poNumbers", _read_list(_read_po_number), default=())
     customers: tuple[Customer, ...] = _api_field(
         "customers", _read_list(_read_model(Customer)), default=()
     )

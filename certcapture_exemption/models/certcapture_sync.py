@@ -178,7 +178,7 @@ class CertCaptureSync(models.AbstractModel):
             # The answer's certificate, linked to the order; its PDF comes
             # with the pull. Left to the pull while one is running.
             certificate = self._upsert_certificate(
-                answer.certificate, partner, company, on_conflict="skip"
+                answer.certificate, partner, company, on_conflict="skip", from_status=True
             )
         status = "exempt" if answer.is_exempt else "missing"
         cache._store(partner, company, state, status, certificate)
@@ -187,7 +187,7 @@ class CertCaptureSync(models.AbstractModel):
     # ------------------------------------------------------------- certificates
 
     @api.model
-    def _certificate_values(self, api_certificate):
+    def _certificate_values(self, api_certificate, with_po_numbers=True):
         zone = api_certificate.exposure_zone
         zone_record = self.env["certcapture.exposure.zone"].sudo()
         state = self.env["res.country.state"]
@@ -213,13 +213,22 @@ class CertCaptureSync(models.AbstractModel):
             and api_certificate.ecm_status not in (ecm.ECM_STATUS_EXPIRED, ecm.ECM_STATUS_INVALID),
             "verified": bool(api_certificate.verified),
             "single_use": bool(api_certificate.is_single_certificate),
+            # Only where the call asked for them ($include=po_numbers): the
+            # exemption status answer has none and must not erase them.
+            **(
+                {"po_numbers": ", ".join(api_certificate.po_numbers) or False}
+                if with_po_numbers
+                else {}
+            ),
             "status": api_certificate.status,
             "ecm_status": api_certificate.ecm_status,
             "remote_modified_date": naive_utc(api_certificate.modified_date),
         }
 
     @api.model
-    def _upsert_certificate(self, api_certificate, partner, company, pdf=None, on_conflict="raise"):
+    def _upsert_certificate(
+        self, api_certificate, partner, company, pdf=None, on_conflict="raise", from_status=False
+    ):
         """Create or update the record of a CertCapture certificate.
 
         Two transactions may insert the same certificate at once (an order
@@ -227,7 +236,7 @@ class CertCaptureSync(models.AbstractModel):
         ``on_conflict="skip"`` it then returns an empty recordset (the other
         transaction holds the record); with "raise" the error propagates."""
         certificates = self.env["certcapture.certificate"].sudo().with_company(company)
-        values = self._certificate_values(api_certificate)
+        values = self._certificate_values(api_certificate, with_po_numbers=not from_status)
         if pdf:
             values["pdf"] = base64.b64encode(pdf)
             values["pdf_filename"] = (

@@ -143,6 +143,16 @@ class TestTaxEffect(TaxCase):
         again = self.create_order(client_order_ref="PO-77")
         self.assertEqual(self.taxes(again), self.sale_tax, "used once already")
 
+    def test_a_pulled_single_use_certificate_covers_the_order_it_names(self):
+        self.certificate_on_file(single_use=True, po_numbers=["PO-9001"])
+        certificate = self.customer.certcapture_certificate_ids
+        self.assertEqual(certificate.po_numbers, "PO-9001", "pulled with $include=po_numbers")
+        named = self.create_order(client_order_ref="PO-9001")
+        self.assertFalse(self.taxes(named))
+        self.assertEqual(certificate.used_by_order_id, named)
+        other = self.create_order(client_order_ref="PO-9002")
+        self.assertEqual(self.taxes(other), self.sale_tax)
+
 
 @tagged("post_install", "-at_install")
 class TestInvoiceEvidence(TaxCase):

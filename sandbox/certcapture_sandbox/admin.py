@@ -44,6 +44,7 @@ def add_certificate(
     pdf: bytes | None = None,
     status: str = "COMPLETE",
     filename: str | None = None,
+    po_numbers: list[str] | tuple[str, ...] = (),
 ) -> dict:
     """Create a certificate as if the customer had uploaded it; its CertificateModel.
 
@@ -90,8 +91,9 @@ def add_certificate(
         if pdf is None
         else pdf,
         filename=filename,
+        po_numbers=[str(number) for number in po_numbers],
     )
-    return certificate_json(record, clock.today())
+    return certificate_json(record, clock.today(), po_numbers=bool(po_numbers))
 
 
 def get_faults(call: Call) -> Response:

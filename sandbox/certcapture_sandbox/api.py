@@ -250,11 +250,12 @@ def get_invitation(
 def _certificate_serializer(call: Call):
     """CertificateModel JSON as of today, with customers if ``$include`` asks."""
     today = clock.today()
-    with_customers = "customers" in includes(call.request.args)
+    wanted = includes(call.request.args)
+    with_customers = "customers" in wanted
 
     def serialize(record: dict) -> dict:
         customers = call.store.customers_by_ids(record["customerIds"]) if with_customers else None
-        return certificate_json(record, today, customers)
+        return certificate_json(record, today, customers, po_numbers="po_numbers" in wanted)
 
     return serialize
 

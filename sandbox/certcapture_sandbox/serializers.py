@@ -98,8 +98,11 @@ def ecm_status(record: dict, on: date) -> str:
     return "Valid" if record["status"] == "COMPLETE" else "None"
 
 
-def certificate_json(record: dict, on: date, customers: list[dict] | None = None) -> dict:
-    """CertificateModel as seen on day ``on``; ``customers`` records when included."""
+def certificate_json(
+    record: dict, on: date, customers: list[dict] | None = None, po_numbers: bool = False
+) -> dict:
+    """CertificateModel as seen on day ``on``; ``customers`` records when included,
+    and ``poNumbers`` (PoNumberModel) when ``po_numbers`` is."""
     status = ecm_status(record, on)
     # Records saved before "hasDocument" existed had a filename only with a PDF.
     has_document = record.get("hasDocument", record["filename"] is not None)
@@ -125,6 +128,11 @@ def certificate_json(record: dict, on: date, customers: list[dict] | None = None
     }
     if customers is not None:
         body["customers"] = [customer_json(customer) for customer in customers]
+    if po_numbers:
+        body["poNumbers"] = [
+            {"id": index, "poNumber": number}
+            for index, number in enumerate(record.get("poNumbers", []), start=1)
+        ]
     return body
 
 

@@ -226,6 +226,7 @@ class Store:
         status: str,
         pdf: bytes | None,
         filename: str | None,
+        po_numbers: list[str] | tuple[str, ...] = (),
     ) -> dict:
         """Record one certificate linked to one existing customer."""
         with self._lock:
@@ -242,6 +243,7 @@ class Store:
                 status=status,
                 pdf=pdf,
                 filename=(filename or None) if pdf else None,
+                po_numbers=po_numbers,
             )
             self._save()
             return record
@@ -287,6 +289,7 @@ class Store:
         status: str,
         pdf: bytes | None,
         filename: str | None,
+        po_numbers: list[str] | tuple[str, ...] = (),
     ) -> dict:
         """Store one certificate (the caller holds the lock and saves); a copy of it.
 
@@ -305,6 +308,8 @@ class Store:
             "signedDate": signed_date.isoformat(),
             "expirationDate": expiration_date.isoformat(),
             "isSingleCertificate": single_use,
+            # The purchase orders a single-use certificate is for ($include=po_numbers).
+            "poNumbers": list(po_numbers),
             "status": status,
             "filename": (filename or f"certificate-{certificate_id}.pdf") if pdf else filename,
             "hasDocument": bool(pdf),

@@ -36,6 +36,7 @@ def show_form(call: Call, token: str) -> Response:
         "signed_date": clock.today().isoformat(),
         "expiration_date": "",
         "single_use": False,
+        "po_number": "",
     }
     return _form_page(customer, company, initial, problems=[])
 
@@ -59,6 +60,7 @@ def submit_form(call: Call, token: str) -> Response:
             signed_date=values["signed"],
             expiration_date=values["expires"],
             single_use=values["single_use"],
+            po_numbers=[values["po_number"]] if values["po_number"] else [],
             status="COMPLETE",
             pdf=values["pdf"],
             filename=secure_filename(upload.filename or "") or None,
@@ -99,6 +101,7 @@ def _read_form(call: Call) -> tuple[dict, list[str]]:
         "signed_date": form.get("signed_date", "").strip(),
         "expiration_date": form.get("expiration_date", "").strip(),
         "single_use": bool(form.get("single_use")),
+        "po_number": form.get("po_number", "").strip(),
     }
     problems = []
     if not values["zones"]:
@@ -169,6 +172,7 @@ def _form_page(
         signed_date=escape(values["signed_date"]),
         expiration_date=escape(values["expiration_date"]),
         single_use=" checked" if values["single_use"] else "",
+        po_number=escape(values.get("po_number", "")),
     )
     return _page("Upload your exemption certificate", content, status)
 

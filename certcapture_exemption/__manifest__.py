@@ -16,6 +16,7 @@
         "views/certcapture_certificate_request_views.xml",
         "views/certcapture_list_views.xml",
         "views/certcapture_pull_failure_views.xml",
+        "views/certcapture_api_log_views.xml",
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/account_move_views.xml",

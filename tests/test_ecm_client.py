@@ -1471,3 +1471,27 @@ def test_a_single_use_certificate_reads_its_po_numbers():
     certificate = client.get_certificate(9)
     assert certificate.po_numbers == ("PO-7",)
     assert session.calls[0].params == {"$include": "customers,po_numbers"}
+
+
+def test_every_request_sent_is_handed_to_the_request_log():
+    limited = error_reply(429, "RateLimitExceeded", headers={"Retry-After": "0"})
+    client, _, _ = make_client(
+        limited,
+        Reply(200, CUSTOMER_JSON),
+        connection_refused(),
+        connection_refused(),
+        max_retries=1,
+    )
+    entries = []
+    client.on_request = entries.append
+    client.get_customer("C1")
+    with pytest.raises(TransportError):
+        client.get_customer("C2")
+    assert [(e["method"], e["status"], e["error_code"], e["attempt"]) for e in entries[:2]] == [
+        ("GET", 429, "RateLimitExceeded", 1),
+        ("GET", 200, None, 2),
+    ]
+    assert entries[0]["path"] == f"{COMPANY}/customers/C1"
+    assert entries[2]["status"] is None and entries[2]["error_code"] == "ConnectionError"
+    assert all(e["duration_ms"] >= 0 for e in entries)
+    assert LICENSE_KEY not in repr(entries)

@@ -179,6 +179,16 @@ class EcmClient:
         )
 
     @property
+    def on_request(self):
+        """Called with a dict (method, path, status, error_code, duration_ms,
+        attempt) for every request sent, retries included: a request log."""
+        return self._transport.on_request
+
+    @on_request.setter
+    def on_request(self, callback):
+        self._transport.on_request = callback
+
+    @property
     def request_count(self):
         """HTTP requests actually sent by this client, retries included."""
         return self._transport.request_count

@@ -221,6 +221,8 @@ class Transport:
         #: ``time.monotonic()`` value after which no request is sent and no
         #: retry waited for (None: no budget). See ``EcmClient.time_budget``.
         self.deadline = None
+        #: Called with a dict for every request sent (see ``_record``).
+        self.on_request = None
 
     def __repr__(self):
         return f"Transport(base_url={self.base_url!r}, account_id={self.account_id!r})"
@@ -318,35 +320,57 @@ class Transport:
         timeout = self._timeout(method, path)
         self.request_count += 1
         started = time.monotonic()
-        outcome = "no answer"
+        status, error = None, None
         try:
-            with self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=body,
-                headers={"Accept": accept, "X-Avalara-Client": self.client_header},
-                auth=self._auth,
-                timeout=timeout,
-                stream=True,
-                allow_redirects=False,
-            ) as response:
-                outcome = response.status_code
-                content = self._read_body(response, max_bytes, method, path)
-        except requests.RequestException as exc:
-            raise self._transport_error(exc, method, path, timeout) from exc
+            try:
+                with self.session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=body,
+                    headers={"Accept": accept, "X-Avalara-Client": self.client_header},
+                    auth=self._auth,
+                    timeout=timeout,
+                    stream=True,
+                    allow_redirects=False,
+                ) as response:
+                    status = response.status_code
+                    content = self._read_body(response, max_bytes, method, path)
+            except requests.RequestException as exc:
+                raise self._transport_error(exc, method, path, timeout) from exc
+            if 200 <= response.status_code < 300:
+                return response.status_code, content
+            raise self._http_error(response, content, method, path)
+        except EcmError as err:
+            error = err
+            raise
         finally:
-            _logger.debug(
-                "Avalara %s %s -> %s in %.0f ms (attempt %d)",
-                method,
-                path,
-                outcome,
-                (time.monotonic() - started) * 1000,
-                attempt + 1,
+            self._record(method, path, status, error, started, attempt)
+
+    def _record(self, method, path, status, error, started, attempt):
+        """Log one request sent, and hand it to ``on_request`` (the caller's
+        request log): method, path, status, error code, duration, attempt.
+        Never the query, the body or the credentials."""
+        duration_ms = (time.monotonic() - started) * 1000
+        _logger.debug(
+            "Avalara %s %s -> %s in %.0f ms (attempt %d)",
+            method,
+            path,
+            status or "no answer",
+            duration_ms,
+            attempt + 1,
+        )
+        if self.on_request is not None:
+            self.on_request(
+                {
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "error_code": (error.code or type(error).__name__) if error else None,
+                    "duration_ms": duration_ms,
+                    "attempt": attempt + 1,
+                }
             )
-        if 200 <= response.status_code < 300:
-            return response.status_code, content
-        raise self._http_error(response, content, method, path)
 
     @staticmethod
     def _read_body(response, max_bytes, method, path):

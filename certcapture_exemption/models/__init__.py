@@ -13,3 +13,4 @@ from . import sale_order
 from . import certcapture_pull_failure
 from . import account_fiscal_position
 from . import account_move
+from . import certcapture_api_log

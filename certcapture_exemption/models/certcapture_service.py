@@ -105,15 +105,45 @@ class CertCaptureService(models.AbstractModel):
         client error raised inside becomes a CertCaptureUserError."""
         company = company.sudo()
         self._check_settings(company)
-        with self._mapped_errors(company):
-            client = self._make_client(company)
-            try:
-                with client.time_budget(self._time_budget(company)):
-                    if client.company_id is None:
-                        client.company_id = self._resolve_company_id(client, company)
-                    yield client
-            finally:
-                client.close()
+        calls = []
+        try:
+            with self._mapped_errors(company):
+                client = self._make_client(company)
+                client.on_request = calls.append
+                try:
+                    with client.time_budget(self._time_budget(company)):
+                        if client.company_id is None:
+                            client.company_id = self._resolve_company_id(client, company)
+                        yield client
+                finally:
+                    client.close()
+        finally:
+            self._log_calls(company, calls)
+
+    @api.model
+    def _log_calls(self, company, calls):
+        """The session's calls as request log lines, with the record they
+        served (the ``certcapture_served`` context key: a record)."""
+        if not calls:
+            return
+        served = self.env.context.get("certcapture_served")
+        self.env["certcapture.api.log"].sudo().create(
+            [
+                {
+                    "company_id": company.id,
+                    "user_id": self.env.uid,
+                    "method": call["method"],
+                    "path": call["path"],
+                    "status": call["status"] or 0,
+                    "error_code": call["error_code"],
+                    "duration_ms": call["duration_ms"],
+                    "attempt": call["attempt"],
+                    "res_model": served._name if served else False,
+                    "res_id": served.id if served else False,
+                }
+                for call in calls
+            ]
+        )
 
     @api.model
     def _resolve_company_id(self, client, company):

@@ -71,6 +71,12 @@ class ResCompany(models.Model):
         "next pull skips them when they come back.",
     )
 
+    certcapture_log_retention_days = fields.Integer(
+        "Keep the Request Log (days)",
+        default=30,
+        help="CertCapture calls are logged (method, path, status, round trip); lines older "
+        "than this are deleted every day. 0 keeps them.",
+    )
     certcapture_fiscal_position_id = fields.Many2one(
         "account.fiscal.position",
         "Exempt Fiscal Position",

@@ -40,6 +40,9 @@ class ResConfigSettings(models.TransientModel):
     certcapture_status_cache_minutes = fields.Integer(
         related="company_id.certcapture_status_cache_minutes", readonly=False
     )
+    certcapture_log_retention_days = fields.Integer(
+        related="company_id.certcapture_log_retention_days", readonly=False
+    )
     certcapture_fiscal_position_id = fields.Many2one(
         related="company_id.certcapture_fiscal_position_id", readonly=False
     )
@@ -105,6 +108,15 @@ class ResConfigSettings(models.TransientModel):
             ),
             "success" if status.is_provisioned else "info",
         )
+
+    def action_certcapture_view_log(self):
+        """The request log of this company, failures first in sight."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "certcapture_exemption.certcapture_api_log_action"
+        )
+        action["domain"] = [("company_id", "=", self.company_id.id)]
+        return action
 
     def action_certcapture_refresh_lists(self):
         self.ensure_one()

@@ -397,9 +397,8 @@ class ResPartner(models.Model):
         """Pull this customer's certificates now."""
         self.ensure_one()
         try:
-            changed = self.env["certcapture.sync"]._pull_customer(
-                self.commercial_partner_id, self.env.company
-            )
+            sync = self.env["certcapture.sync"].with_context(certcapture_served=self)
+            changed = sync._pull_customer(self.commercial_partner_id, self.env.company)
         except CertCaptureUserError as error:
             return display_notification(_("CertCapture"), str(error.args[0]), "warning")
         if changed is None:

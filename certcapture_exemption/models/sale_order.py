@@ -351,9 +351,8 @@ class SaleOrder(models.Model):
                 ),
             )
         try:
-            status, certificate = self.env["certcapture.sync"]._exemption_status(
-                partner, self.company_id, state
-            )
+            sync = self.env["certcapture.sync"].with_context(certcapture_served=self)
+            status, certificate = sync._exemption_status(partner, self.company_id, state)
         except CertCaptureUserError as error:
             return "error", no_certificate, error.args[0]
         if status != "exempt":
@@ -456,6 +455,15 @@ class SaleOrder(models.Model):
     def action_certcapture_dismiss_prompt(self):
         self._certcapture_write({"certcapture_prompt": False})
         return True
+
+    def action_certcapture_view_log(self):
+        """The CertCapture calls made for this order (CertCapture managers)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "certcapture_exemption.certcapture_api_log_action"
+        )
+        action["domain"] = [("res_model", "=", self._name), ("res_id", "=", self.id)]
+        return action
 
     def action_certcapture_apply_exemption_change(self):
         """A confirmed order: apply what its coverage now says, on a click."""

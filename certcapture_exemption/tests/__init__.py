@@ -13,3 +13,4 @@ from . import test_faults
 from . import test_inputs
 from . import test_neutralize
 from . import test_tax_effect
+from . import test_api_log

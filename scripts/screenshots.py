@@ -18,6 +18,7 @@ ODOO = "http://127.0.0.1:8069"
 SANDBOX = "http://127.0.0.1:8099"
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 CUSTOMER = sys.argv[1] if len(sys.argv) > 1 else "Cascade Outfitters"
+PRODUCT = "Climbing rope, 60 m"  # demo product with the demo WA sales tax
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -35,11 +36,18 @@ def order_and_request(page):
     page.locator(".o_field_widget[name=partner_id] input").fill(CUSTOMER)
     page.locator(f".ui-menu-item > a:has-text('{CUSTOMER}')").first.click()
     page.wait_for_timeout(800)
+    page.click("a:has-text('Add a product')")
+    page.locator(".o_data_row .o_field_widget[name=product_template_id] input").fill(PRODUCT)
+    page.locator(f".ui-menu-item > a:has-text('{PRODUCT}')").first.click()
+    page.wait_for_timeout(800)
     page.click(".o_form_button_save")
     page.wait_for_selector(".modal-body:has-text('has no valid exemption certificate')")
     page.wait_for_timeout(500)
     page.screenshot(path=OUT / "order-prompt.png")
-    page.click(".modal-footer button.btn-primary")
+    page.click(".modal-footer button.btn-secondary")  # "No": see the taxed order first
+    page.wait_for_timeout(800)
+    page.screenshot(path=OUT / "order-taxed.png")
+    page.click("button[name=action_certcapture_request_certificate]")
     page.wait_for_selector(".modal button[name=action_send]")
     page.wait_for_timeout(500)
     page.screenshot(path=OUT / "request-wizard.png")
@@ -63,6 +71,19 @@ def upload_as_customer(browser, link, pdf_path):
     page.screenshot(path=OUT / "certexpress-upload.png", full_page=True)
     page.click("button[type=submit]")
     page.wait_for_selector("h1:has-text('Thank you')")
+
+
+def order_after_update(page, order_url):
+    """The customer uploaded: an update of the order brings the certificate,
+    and its sales tax goes away."""
+    page.goto(order_url)
+    page.click(".o_notebook .nav-link:has-text('Other Info')")
+    page.locator(".o_field_widget[name=client_order_ref] input").fill("PO-2026-11")
+    page.click(".o_form_button_save")
+    page.wait_for_selector(".o_field_widget[name=certcapture_status]:has-text('Certificate on file')")
+    page.click(".o_notebook .nav-link:has-text('Order Lines')")
+    page.wait_for_timeout(800)
+    page.screenshot(path=OUT / "order-untaxed.png")
 
 
 def customer_tab_after_refresh(page):
@@ -98,7 +119,9 @@ def main():
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         log_in(page)
         link = order_and_request(page)
+        order_url = page.url
         upload_as_customer(browser, link, pdf_path)
+        order_after_update(page, order_url)
         customer_tab_after_refresh(page)
         settings(page)
         browser.close()

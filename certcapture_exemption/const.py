@@ -6,6 +6,16 @@ ENVIRONMENT_URLS = {
     "production": "https://rest.avatax.com",
 }
 
+# Avalara's exemption web app (ECM), where people see a customer and its
+# certificates, per environment; docs/web-app.md says what is verified and
+# what is assumed. The custom environment (the project's sandbox) has none.
+WEB_APP_URLS = {
+    "sandbox": "https://sbx.exemptions.avalara.com",
+    "production": "https://exemptions.avalara.com",
+}
+# A customer's page in the web app, by its CertCapture (AvaTax) customer id.
+WEB_APP_CUSTOMER_PATH = "/customer/{customer_id}"
+
 # What an order created outside the form view does when its customer has no
 # valid certificate (the form view always asks the user instead).
 MISSING_CERTIFICATE_POLICIES = [

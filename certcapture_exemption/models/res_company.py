@@ -1,7 +1,13 @@
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from ..const import DEFAULT_TIME_BUDGET_SECONDS, ENVIRONMENT_URLS, MISSING_CERTIFICATE_POLICIES
+from ..const import (
+    DEFAULT_TIME_BUDGET_SECONDS,
+    ENVIRONMENT_URLS,
+    MISSING_CERTIFICATE_POLICIES,
+    WEB_APP_CUSTOMER_PATH,
+    WEB_APP_URLS,
+)
 
 
 class ResCompany(models.Model):
@@ -109,3 +115,13 @@ class ResCompany(models.Model):
                 raise UserError(_("CertCapture of %s: set the custom URL in Settings.", self.name))
             return self.certcapture_custom_url.rstrip("/")
         return ENVIRONMENT_URLS[self.certcapture_environment]
+
+    def _certcapture_web_app_customer_url(self, customer_id):
+        """The page of CertCapture customer ``customer_id`` in Avalara's
+        exemption web app for this company's environment, or False: the
+        custom environment (the project's sandbox) has no such page."""
+        self.ensure_one()
+        base = WEB_APP_URLS.get(self.certcapture_environment)
+        if not (base and customer_id):
+            return False
+        return base + WEB_APP_CUSTOMER_PATH.format(customer_id=customer_id)

@@ -73,6 +73,11 @@ class ResPartner(models.Model):
     certcapture_last_sync = fields.Datetime(
         "Last Sync", company_dependent=True, copy=False, readonly=True
     )
+    certcapture_web_app_url = fields.Char(
+        "CertCapture Page",
+        compute="_compute_certcapture_web_app_url",
+        help="The customer's page in Avalara's exemption web app, for the company's environment.",
+    )
     certcapture_certificate_ids = fields.One2many(
         "certcapture.certificate", "partner_id", "Certificates"
     )
@@ -147,6 +152,15 @@ class ResPartner(models.Model):
         for partner in self:
             partner.certcapture_is_exempt = bool(
                 partner.certcapture_exemption_number or partner.certcapture_exemption_reason_id
+            )
+
+    @api.depends("certcapture_id")
+    @api.depends_context("company")
+    def _compute_certcapture_web_app_url(self):
+        company = self.env.company
+        for partner in self:
+            partner.certcapture_web_app_url = company._certcapture_web_app_customer_url(
+                partner.certcapture_id
             )
 
     @api.depends("certcapture_is_exempt", "certcapture_ap_email", "email")
@@ -416,6 +430,25 @@ class ResPartner(models.Model):
             else _("Nothing new in CertCapture for this customer.")
         )
         return display_notification(_("CertCapture"), message, next_action=soft_reload())
+
+    def action_certcapture_open_web_app(self):
+        """The customer's page in Avalara's exemption web app, in a new tab."""
+        self.ensure_one()
+        if not self.env.user.has_group("certcapture_exemption.group_certcapture_manager"):
+            raise AccessError(_("Only CertCapture managers open customers in CertCapture."))
+        if not self.certcapture_web_app_url:
+            raise UserError(
+                _(
+                    "%s has no page in CertCapture: it is not there yet, or the environment "
+                    "(the custom URL) has no web app.",
+                    self.display_name,
+                )
+            )
+        return {
+            "type": "ir.actions.act_url",
+            "url": self.certcapture_web_app_url,
+            "target": "new",
+        }
 
     def action_certcapture_view_certificates(self):
         self.ensure_one()

@@ -14,3 +14,4 @@ from . import test_inputs
 from . import test_neutralize
 from . import test_tax_effect
 from . import test_api_log
+from . import test_web_app

@@ -12,6 +12,8 @@
         "security/certcapture_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        # Before the views: the certificates list opens its action.
+        "wizard/certcapture_audit_pack_wizard_views.xml",
         "views/certcapture_certificate_views.xml",
         "views/certcapture_certificate_request_views.xml",
         "views/certcapture_list_views.xml",

@@ -14,4 +14,5 @@ from . import test_inputs
 from . import test_neutralize
 from . import test_tax_effect
 from . import test_api_log
+from . import test_audit_pack
 from . import test_web_app

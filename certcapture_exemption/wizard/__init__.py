@@ -1,1 +1,2 @@
 from . import certcapture_certificate_request_wizard
+from . import certcapture_audit_pack_wizard

@@ -80,7 +80,9 @@ def order_after_update(page, order_url):
     page.click(".o_notebook .nav-link:has-text('Other Info')")
     page.locator(".o_field_widget[name=client_order_ref] input").fill("PO-2026-11")
     page.click(".o_form_button_save")
-    page.wait_for_selector(".o_field_widget[name=certcapture_status]:has-text('Certificate on file')")
+    page.wait_for_selector(
+        ".o_field_widget[name=certcapture_status]:has-text('Certificate on file')"
+    )
     page.click(".o_notebook .nav-link:has-text('Order Lines')")
     page.wait_for_timeout(800)
     page.screenshot(path=OUT / "order-untaxed.png")

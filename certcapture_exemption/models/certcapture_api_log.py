@@ -17,7 +17,7 @@ class CertCaptureApiLog(models.Model):
     _rec_name = "path"
 
     company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade")
-    user_id = fields.Many2one("res.users", "User", ondelete="set null")
+    user_id = fields.Many2one("res.users", ondelete="set null")
     method = fields.Char(required=True)
     path = fields.Char(required=True)
     status = fields.Integer("HTTP Status", help="0: no answer (timeout, connection refused).")
@@ -36,9 +36,12 @@ class CertCaptureApiLog(models.Model):
     @api.model
     def _cron_prune(self):
         """Scheduled job: forget lines older than each company's retention."""
-        for company in self.env["res.company"].sudo().search([]):
+        companies = (
+            self.env["res.company"].sudo().search([("certcapture_log_retention_days", ">", 0)])
+        )
+        for company in companies:
             days = company.certcapture_log_retention_days
-            if days > 0:
+            if days:
                 self.sudo().search(
                     [
                         ("company_id", "=", company.id),

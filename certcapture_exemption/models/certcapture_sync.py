@@ -412,6 +412,8 @@ class CertCaptureSync(models.AbstractModel):
             """SELECT EXISTS (
                  SELECT 1 FROM pg_locks
                   WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+                    AND database = (SELECT oid FROM pg_database
+                                     WHERE datname = current_database())
                     AND classid = %s AND objid = %s)""",
             (PULL_LOCK_NAMESPACE, company.id),
         )

@@ -13,6 +13,7 @@ from odoo import _, api, fields, models
 
 from .. import ecm
 from ..tools import normalize_email
+from .certcapture_service import CertCaptureUserError
 
 _logger = logging.getLogger(__name__)
 
@@ -40,27 +41,43 @@ class CertCaptureSync(models.AbstractModel):
         Returns the request (as superuser); its ``request_link`` is the page
         to send the user to, or empty while CertCapture prepares it (the
         request is then ``in_progress``: ``_refresh_download_request`` or the
-        scheduled follow-up fills it in). A CertCapture failure raises
-        CertCaptureUserError and records nothing: a Download request emails
-        nobody, so one whose answer was lost is simply never used."""
+        scheduled follow-up fills it in). A CertCapture failure is noted on
+        the customer and raises CertCaptureUserError; no request is recorded:
+        a Download request emails nobody, so one whose answer was lost is
+        simply never used (and recording it as unconfirmed would make the
+        next emailed request look for it instead of being sent)."""
         partner = partner.commercial_partner_id
         user = user or self.env.user
         recipient = normalize_email(user.email)
         zone_ids = sorted(set(zones.mapped("certcapture_id")))
         reasons = partner.sudo().certcapture_exemption_reason_id
-        with self._service()._session(company) as client:
-            result = self._for_customer(
-                client,
+        try:
+            with self._service()._session(company) as client:
+                result = self._for_customer(
+                    client,
+                    partner,
+                    company,
+                    lambda code: client.create_invitation(
+                        code,
+                        recipient or None,
+                        zone_ids,
+                        reasons.mapped("certcapture_id"),
+                        delivery_method=ecm.DELIVERY_DOWNLOAD,
+                    ),
+                )
+        except CertCaptureUserError as error:
+            # The portal user is told only that it failed: the seller's
+            # people learn why (an incomplete address, the settings...).
+            self._note(
                 partner,
-                company,
-                lambda code: client.create_invitation(
-                    code,
-                    recipient or None,
-                    zone_ids,
-                    reasons.mapped("certcapture_id"),
-                    delivery_method=ecm.DELIVERY_DOWNLOAD,
+                _(
+                    "%(user)s could not start a certificate upload on the customer portal: "
+                    "%(error)s",
+                    user=user.name,
+                    error=error.args[0],
                 ),
             )
+            raise
         link = result.invitation.request_link if result.is_ready else None
         request = (
             self.env["certcapture.certificate.request"]

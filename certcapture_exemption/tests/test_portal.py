@@ -9,6 +9,7 @@ from odoo import http
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from ..models.certcapture_service import CertCaptureUserError
 from .common import PDF_BYTES, CertCaptureCase, CertCaptureSandboxMixin, pdf_b64
 
 OTHER_PDF = b"%PDF-1.4\n% another customer's certificate\n%%EOF\n"
@@ -202,10 +203,15 @@ class TestPortalAccess(PortalSetupMixin, CertCaptureCase):
         )
         sync = self.env["certcapture.sync"].with_user(self.portal_user)
         zones = sync._portal_request_zones(self.customer, self.company)
-        with self.assertRaises(Exception) as caught:
+        # Not assertRaises: its savepoint would roll the note back too.
+        try:
             sync._send_download_request(self.customer, self.company, zones)
-        self.assertEqual(type(caught.exception).__name__, "CertCaptureUserError")
+        except CertCaptureUserError as error:
+            self.assertIn("CertCapture", error.args[0])
+        else:
+            self.fail("CertCapture refused: the engine says so")
         self.assertFalse(self.customer_requests())
+        self.assertLogged(self.customer, "could not start a certificate upload")
 
 
 @tagged("post_install", "-at_install")
@@ -377,7 +383,9 @@ class TestPortalHttp(PortalSetupMixin, HttpCase):
             response = self.post("/my/exemption-certificates/request")
         self.assertEqual(response.status_code, 200)
         self.assertIn("could not be started right now", response.text)
+        self.assertNotIn("CertCapture refused", response.text, "no detail for the customer")
         self.assertFalse(self.customer_requests())
+        self.assertLogged(self.customer, "could not start a certificate upload")
 
     def test_internal_user_still_opens_certificates_in_the_backend(self):
         self.authenticate("admin", "admin")

@@ -74,18 +74,16 @@ class CertCapturePortal(CustomerPortal):
             return request.redirect(link, local=False)
         return request.redirect(f"{PORTAL_URL}/requests/{certificate_request.id}")
 
-    def _certcapture_error_page(self, error):
-        # The customer gets no detail about the seller's CertCapture setup;
-        # the log keeps it.
+    def _certcapture_failed(self, error):
+        """Back to the list, which says it could not start. The customer gets
+        no detail of the seller's CertCapture setup: the log and the
+        customer's chatter keep it."""
         _logger.warning(
             "Customer portal: certificate request of partner %s failed: %s",
             request.env.user.commercial_partner_id.id,
             error,
         )
-        return request.render(
-            "certcapture_exemption.portal_my_certcapture_request_failed",
-            {**self._prepare_portal_layout_values(), "page_name": "certcapture_certificates"},
-        )
+        return request.redirect(f"{PORTAL_URL}?error=request")
 
     # ------------------------------------------------------------ home
 
@@ -115,7 +113,7 @@ class CertCapturePortal(CustomerPortal):
         auth="user",
         website=True,
     )
-    def portal_my_certcapture_certificates(self, page=1, **kw):
+    def portal_my_certcapture_certificates(self, page=1, error=None, **kw):
         customer = self._certcapture_portal_customer()
         if not customer:
             raise NotFound()
@@ -140,6 +138,7 @@ class CertCapturePortal(CustomerPortal):
                 "with_pdf": certificates.with_context(bin_size=True).filtered("pdf"),
                 "pager": pager,
                 "default_url": PORTAL_URL,
+                "certcapture_request_failed": error == "request",
             }
         )
         return request.render("certcapture_exemption.portal_my_certcapture_certificates", values)
@@ -174,7 +173,7 @@ class CertCapturePortal(CustomerPortal):
                 customer, company, sync._portal_request_zones(customer, company)
             )
         except CertCaptureUserError as error:
-            return self._certcapture_error_page(error)
+            return self._certcapture_failed(error)
         return self._certcapture_go_to_upload(certificate_request)
 
     @http.route(f"{PORTAL_URL}/requests/<int:request_id>", type="http", auth="user", website=True)
@@ -186,7 +185,7 @@ class CertCapturePortal(CustomerPortal):
         values = self._prepare_portal_layout_values()
         values.update(
             {
-                "page_name": "certcapture_certificates",
+                "page_name": "certcapture_request",
                 "certificate_request": certificate_request,
             }
         )
@@ -205,5 +204,5 @@ class CertCapturePortal(CustomerPortal):
         try:
             request.env["certcapture.sync"]._refresh_download_request(certificate_request)
         except CertCaptureUserError as error:
-            return self._certcapture_error_page(error)
+            return self._certcapture_failed(error)
         return self._certcapture_go_to_upload(certificate_request)

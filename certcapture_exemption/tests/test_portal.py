@@ -381,9 +381,10 @@ class TestPortalHttp(PortalSetupMixin, HttpCase):
         self.login(self.portal_user)
         with self.assertLogs("odoo.addons.certcapture_exemption", level="WARNING"):
             response = self.post("/my/exemption-certificates/request")
-        self.assertEqual(response.status_code, 200)
-        self.assertIn("could not be started right now", response.text)
-        self.assertNotIn("CertCapture refused", response.text, "no detail for the customer")
+        self.assertEqual(response.status_code, 303)
+        page = self.url_open(response.headers["Location"])
+        self.assertIn("could not be started right now", page.text)
+        self.assertNotIn("CertCapture refused", page.text, "no detail for the customer")
         self.assertFalse(self.customer_requests())
         self.assertLogged(self.customer, "could not start a certificate upload")
 

@@ -3,8 +3,10 @@ certificates, download their PDFs and upload a new one through CertExpress.
 
 Whose certificates: always the portal user's own commercial partner, in the
 current company (the user's); nothing a request carries chooses another
-customer. Reads go through the portal record rule on certcapture.certificate
-(security/certcapture_security.xml), never sudo.
+customer. Certificates are read through the portal record rule
+(security/certcapture_security.xml), never sudo; certificate requests, the
+seller's records, which portal users cannot read, through the one check of
+``_certcapture_request_of_customer``.
 """
 
 import logging

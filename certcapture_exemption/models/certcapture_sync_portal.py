@@ -52,6 +52,16 @@ class CertCaptureSync(models.AbstractModel):
         zone_ids = sorted(set(zones.mapped("certcapture_id")))
         reasons = partner.sudo().certcapture_exemption_reason_id
         try:
+            missing = partner.sudo()._certcapture_missing_address_fields()
+            if missing:
+                # CertCapture refuses such a customer; the client would not
+                # even send it.
+                raise CertCaptureUserError(
+                    _(
+                        "CertCapture needs the full address of a customer: add %s.",
+                        ", ".join(missing),
+                    )
+                )
             with self._service()._session(company) as client:
                 result = self._for_customer(
                     client,

@@ -213,6 +213,21 @@ class TestPortalAccess(PortalSetupMixin, CertCaptureCase):
         self.assertFalse(self.customer_requests())
         self.assertLogged(self.customer, "could not start a certificate upload")
 
+    def test_an_incomplete_address_is_for_the_seller_to_fix(self):
+        self.customer.street = False
+        sync = self.env["certcapture.sync"].with_user(self.portal_user)
+        try:
+            sync._send_download_request(
+                self.customer, self.company, self.env["certcapture.exposure.zone"]
+            )
+        except CertCaptureUserError as error:
+            self.assertIn("Street", error.args[0])
+        else:
+            self.fail("nothing to send without an address")
+        self.assertFalse(self.api_calls(), "CertCapture is not called")
+        self.assertFalse(self.customer_requests())
+        self.assertLogged(self.customer, "CertCapture needs the full address")
+
 
 @tagged("post_install", "-at_install")
 class TestPortalHttp(PortalSetupMixin, HttpCase):

@@ -31,7 +31,10 @@ setup(
     python_requires=">=3.10",
     packages=[
         f"odoo.addons.{ADDON}",
-        *(f"odoo.addons.{ADDON}.{sub}" for sub in ("ecm", "models", "wizard", "tests")),
+        *(
+            f"odoo.addons.{ADDON}.{sub}"
+            for sub in ("controllers", "ecm", "models", "wizard", "tests")
+        ),
     ],
     package_dir={f"odoo.addons.{ADDON}": ADDON},
     include_package_data=True,

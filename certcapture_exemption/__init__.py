@@ -1,7 +1,7 @@
 # The CertCapture client (ecm/) is plain Python, importable without Odoo (its
 # tests and the benchmarks use it so); the Odoo parts load only inside Odoo.
 if __name__.startswith("odoo.addons."):
-    from . import models, wizard
+    from . import controllers, models, wizard
 
     def _certcapture_post_init(env):
         """Each company with a chart of accounts gets its exempt fiscal position."""

@@ -6,7 +6,7 @@
     "license": "LGPL-3",
     "author": "CertCapture Exemption Developers",
     "website": "https://github.com/certcapture-exemption/certcapture_exemption",
-    "depends": ["sale_management", "account", "contacts", "mail"],
+    "depends": ["sale_management", "account", "contacts", "mail", "portal"],
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/certcapture_security.xml",
@@ -26,6 +26,7 @@
         "views/res_config_settings_views.xml",
         "wizard/certcapture_certificate_request_wizard_views.xml",
         "views/certcapture_menus.xml",
+        "views/certcapture_portal_templates.xml",
     ],
     "demo": ["demo/certcapture_demo.xml"],
     "post_init_hook": "_certcapture_post_init",

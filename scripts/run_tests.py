@@ -3,10 +3,11 @@
 Tiers, in order:
   lint          ruff, and pylint-odoo with the OCA mandatory checks
   plain         the Odoo-free tests in tests/ (client, sandbox, packaging)
-  odoo          the add-on's tests in real Odoo 18.0, through pytest-odoo;
-                each test runs once, here, except the browser tour
+  odoo          the add-on's tests in real Odoo 18.0, through pytest-odoo,
+                with Odoo's HTTP server for the HTTP-level tests (the
+                portal's); each test runs once, here, except the browser tour
   odoo-browser  the browser tours (TestTour) through Odoo's own runner, which
-                starts the HTTP server and Chromium that pytest-odoo does not
+                starts the Chromium that pytest-odoo does not
   upgrade       scripts/check_upgrade.py: the previous release, installed from
                 git history with data, upgraded to this tree and checked
 
@@ -269,6 +270,9 @@ class OdooTiers:
                 "no:cacheprovider",
                 f"--odoo-config={config}",
                 f"--odoo-database={db}",
+                # HttpCase tests (url_open, no browser) need the server;
+                # without it pytest-odoo skips them.
+                "--odoo-http",
                 str(ROOT / ADDON / "tests"),
                 "-m",
                 "not browser",

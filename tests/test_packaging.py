@@ -23,7 +23,13 @@ def test_manifest_is_what_apps_needs():
     assert MANIFEST["version"] == "18.0.2.0.0"
     assert MANIFEST["license"] == "LGPL-3"
     assert MANIFEST["category"] == "Sales"
-    assert set(MANIFEST["depends"]) == {"sale_management", "account", "contacts", "mail"}
+    assert set(MANIFEST["depends"]) == {
+        "sale_management",
+        "account",
+        "contacts",
+        "mail",
+        "portal",
+    }
     assert (ADDON / "static" / "description" / "icon.png").exists()
     assert (ADDON / "static" / "description" / "index.html").exists()
 
@@ -105,6 +111,9 @@ def test_addon_wheel_carries_the_addon_under_odoo_addons(addon_wheel):
         "odoo/addons/certcapture_exemption/migrations/18.0.2.0.0/pre-migrate.py",
         "odoo/addons/certcapture_exemption/migrations/18.0.2.0.0/post-migrate.py",
         "odoo/addons/certcapture_exemption/notifications.py",
+        "odoo/addons/certcapture_exemption/controllers/portal.py",
+        "odoo/addons/certcapture_exemption/views/certcapture_portal_templates.xml",
+        "odoo/addons/certcapture_exemption/static/src/img/certificate.svg",
     ):
         assert expected in names, expected
 

@@ -1,5 +1,6 @@
 from . import certcapture_service
 from . import certcapture_sync
+from . import certcapture_sync_portal
 from . import res_company
 from . import res_config_settings
 from . import certcapture_api_list

@@ -1,5 +1,9 @@
+from datetime import timedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+
+from ..const import EXPIRING_SOON_DAYS
 
 # What only CertCapture says about a certificate: written by the sync engine
 # (as superuser), never by a user.
@@ -63,7 +67,11 @@ class CertCaptureCertificate(models.Model):
     )
     status = fields.Char("CertCapture Status")
     ecm_status = fields.Char("ECM Status")
-    pdf = fields.Binary("Certificate PDF", attachment=True, groups="base.group_user")
+    # Portal users read it too, for the certificates their record rule
+    # lets them see: their own company's (customer portal).
+    pdf = fields.Binary(
+        "Certificate PDF", attachment=True, groups="base.group_user,base.group_portal"
+    )
     pdf_filename = fields.Char()
     remote_modified_date = fields.Datetime("Modified in CertCapture", readonly=True)
     # A certificate typed in Odoo goes to CertCapture (certcapture.sync's job),
@@ -82,6 +90,17 @@ class CertCaptureCertificate(models.Model):
     certcapture_push_message = fields.Char("Sending Problem", readonly=True, copy=False)
     is_current = fields.Boolean(
         "Currently Valid", compute="_compute_is_current", search="_search_is_current"
+    )
+    validity = fields.Selection(
+        [
+            ("valid", "Valid"),
+            ("expiring", "Expiring soon"),
+            ("expired", "Expired"),
+            ("invalid", "Not valid"),
+        ],
+        compute="_compute_validity",
+        help="What the customer portal shows: expired once past its expiry date, not valid "
+        "when CertCapture or the user says so, expiring soon when it expires within a month.",
     )
 
     @api.model_create_multi
@@ -127,6 +146,22 @@ class CertCaptureCertificate(models.Model):
             certificate.is_current = certificate.valid and (
                 not certificate.expiration_date or certificate.expiration_date >= today
             )
+
+    @api.depends("valid", "status", "expiration_date")
+    @api.depends_context("date")
+    def _compute_validity(self):
+        today = fields.Date.context_today(self)
+        soon = today + timedelta(days=EXPIRING_SOON_DAYS)
+        for certificate in self:
+            expires = certificate.expiration_date
+            if expires and expires < today:
+                certificate.validity = "expired"
+            elif not certificate.valid or certificate.status == "REVOKED":
+                certificate.validity = "invalid"
+            elif expires and expires <= soon:
+                certificate.validity = "expiring"
+            else:
+                certificate.validity = "valid"
 
     def _search_is_current(self, operator, value):
         today = fields.Date.context_today(self)

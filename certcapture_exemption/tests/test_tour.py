@@ -1,6 +1,11 @@
-from odoo.tests import HttpCase, tagged
+import json
+import time
+from unittest.mock import patch
 
-from .common import CertCaptureSandboxMixin
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import ChromeBrowser
+
+from .common import CertCaptureSandboxMixin, pdf_b64
 
 try:
     import pytest
@@ -10,6 +15,41 @@ except ImportError:  # Odoo's own runner does not need pytest
 
     def browser(cls):
         return cls
+
+
+# What the browser shows, read through DevTools: it reads a page of any
+# origin, where a tour (Odoo's JavaScript) cannot follow.
+PAGE_STATE = """JSON.stringify([
+    location.href, document.readyState, (document.querySelector("h1") || {}).textContent || ""
+])"""
+
+
+def stop_once_landed(prefix, landed, timeout=30):
+    """A ChromeBrowser.stop that first waits until the browser shows a page
+    whose address starts with ``prefix`` and notes it in ``landed``: a tour
+    that ends by leaving Odoo succeeds on its last click, before the browser
+    got there."""
+    stop = ChromeBrowser.stop
+
+    def wait_then_stop(browser):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                answer = browser._websocket_request(
+                    "Runtime.evaluate",
+                    params={"expression": PAGE_STATE, "returnByValue": True},
+                    timeout=5,
+                )
+                href, ready, heading = json.loads(answer["result"]["value"])
+            except Exception:  # between two pages: ask again
+                href = ready = heading = ""
+            if href.startswith(prefix) and ready == "complete":
+                landed.update(href=href, heading=heading.strip())
+                break
+            time.sleep(0.2)
+        return stop(browser)
+
+    return wait_then_stop
 
 
 @browser
@@ -49,3 +89,30 @@ class TestTour(CertCaptureSandboxMixin, HttpCase):
             f"/odoo/sales/{order.id}", "certcapture_taxes_go_away_tour", login="admin", timeout=180
         )
         self.assertFalse(order.order_line.tax_id)
+
+    def test_portal_user_sends_a_new_certificate(self):
+        """A customer's portal user finds its certificates on /my and, sending
+        a new one, lands on CertExpress (a Download request of its company)."""
+        contact = self.env["res.partner"].create(
+            {"name": "Pat Buyer", "parent_id": self.customer.id, "email": "pat@cascade.example.com"}
+        )
+        login = "pat@cascade.example.com"
+        new_test_user(self.env, login, groups="base.group_portal", partner_id=contact.id)
+        self.env["certcapture.certificate"].create(
+            {
+                "partner_id": self.customer.id,
+                "state_id": self.washington.id,
+                "exemption_number": "WA-TOUR-1",
+                "exemption_reason_id": self.resale[:1].id,
+                "pdf": pdf_b64(),
+            }
+        )
+        landed = {}
+        with patch.object(ChromeBrowser, "stop", stop_once_landed(self.sandbox.url, landed)):
+            self.start_tour("/my", "certcapture_portal_tour", login=login, timeout=180)
+        request = self.customer.certcapture_request_ids
+        self.assertEqual(len(request), 1)
+        self.assertEqual(request.delivery_method, "download")
+        self.assertEqual(request.recipient, login)
+        self.assertEqual(landed.get("href"), request.request_link)
+        self.assertEqual(landed.get("heading"), "Exemption certificate for Cascade Outfitters Test")

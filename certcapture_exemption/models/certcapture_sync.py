@@ -788,7 +788,7 @@ class CertCaptureSync(models.AbstractModel):
             code = self._sync_customer(client, partner, company)
             if unconfirmed:
                 found = self._find_invitation(
-                    client, code, recipient, zone_ids, unconfirmed[0].create_date
+                    client, code, recipient, zone_ids, unconfirmed[0].create_date, delivery
                 )
                 if found:
                     unconfirmed[0].write(self._request_values(found))
@@ -818,7 +818,9 @@ class CertCaptureSync(models.AbstractModel):
                     error,
                 )
                 try:
-                    found = self._find_invitation(client, code, recipient, zone_ids, asked_at)
+                    found = self._find_invitation(
+                        client, code, recipient, zone_ids, asked_at, delivery
+                    )
                 except ecm.EcmError:
                     return requests.create({**values, "state": "unconfirmed"}), "unconfirmed"
                 if not found:
@@ -842,9 +844,10 @@ class CertCaptureSync(models.AbstractModel):
         return request, "sent"
 
     @api.model
-    def _find_invitation(self, client, customer_code, recipient, zone_ids, since):
+    def _find_invitation(self, client, customer_code, recipient, zone_ids, since, delivery):
         """The newest CertExpress request of the customer made since ``since``
-        to the same address for the same states, or None."""
+        the same way to the same address for the same states, or None."""
+        method = DELIVERY_METHODS[delivery].lower()
         matches = [
             invitation
             for invitation in client.iter_invitations(
@@ -852,6 +855,7 @@ class CertCaptureSync(models.AbstractModel):
             )
             if (invitation.recipient or "").lower() == (recipient or "").lower()
             and set(invitation.exposure_zones) == zone_ids
+            and (invitation.delivery_method or method).lower() == method
         ]
         return max(matches, key=lambda invitation: invitation.id, default=None)
 

@@ -12,6 +12,7 @@ client per thread or per Odoo request.
 import dataclasses
 import logging
 import time
+from collections import Counter
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -20,6 +21,7 @@ from . import const
 from .errors import (
     CertCaptureError,
     ConfigurationError,
+    DuplicateCustomersError,
     EcmError,
     NotFoundError,
     ProtocolError,
@@ -502,6 +504,155 @@ class EcmClient:
             if err.code != const.ERROR_DUPLICATE_ENTRY:
                 raise
             return self.get_customer(customer.customer_code)
+
+    def create_customers(self, customers):
+        """Create many customers (CreateCustomers takes an array); returns those
+        created, as stored, in the order given.
+
+        Each POST carries at most ``const.MAX_CUSTOMERS_PER_CREATE`` (100)
+        customers: a longer list goes in chunks of that size, one after the
+        other. Every customer is checked first as ``create_customer`` checks
+        one, and a code given twice is refused too: ValueError, nothing sent.
+
+        - **Codes already taken.** AvaTax answers ``DuplicateEntry`` (the
+          sandbox refuses the whole chunk then, naming one code; **assumed** of
+          AvaTax). The codes the answer names (quoted in its message or
+          details), else those a lookup (GET) finds, are left out and the rest
+          of the chunk is sent again. Once every chunk is through,
+          ``DuplicateCustomersError`` (a ValidationError) names them
+          (``codes``) and carries the customers that were created
+          (``created``).
+        - **Ambiguous failure** of a chunk (``may_have_taken_effect``: read
+          timeout, dropped connection, 502, 504, an unreadable answer): rather
+          than posting it blindly again, its customers are looked up one by
+          one; those that exist are taken as created, the others are sent
+          again, once. A ``DuplicateEntry`` on that second POST names
+          customers of the first that landed late: they are looked up and
+          returned.
+        - **Any other failure** is raised at once; the chunks before it are
+          created. A caller that keeps its own record of what was created
+          passes at most 100 customers per call.
+        """
+        customers = [self._sendable_customer(customer) for customer in customers]
+        counts = Counter(customer.customer_code for customer in customers)
+        repeated = sorted(code for code, count in counts.items() if count > 1)
+        if repeated:
+            raise ValueError(
+                "Cannot create customers: the codes "
+                + ", ".join(repr(code) for code in repeated)
+                + " are given more than once."
+            )
+        path = self._company_path("customers")
+        created, taken = [], []
+        size = const.MAX_CUSTOMERS_PER_CREATE
+        for start in range(0, len(customers), size):
+            chunk_created, chunk_taken = self._create_customer_chunk(
+                path, customers[start : start + size]
+            )
+            created += chunk_created
+            taken += chunk_taken
+        if taken:
+            raise DuplicateCustomersError(taken, created, method="POST", path=path, status=400)
+        return created
+
+    def _create_customer_chunk(self, path, chunk):
+        """(customers created, in the chunk's order; codes already taken) of one
+        chunk: see ``create_customers``."""
+        pending = list(chunk)
+        stored, taken = {}, []
+        looked_up = False  # after an ambiguous failure, once
+        while pending:
+            try:
+                stored.update(self._post_customers(path, pending))
+                pending = []
+            except ValidationError as err:
+                if err.code != const.ERROR_DUPLICATE_ENTRY:
+                    raise
+                named = self._named_codes(err, pending)
+                found = {} if named else self._existing_customers(pending)
+                named = named or list(found)
+                if not named:
+                    raise  # taken, says the API, but none of them is there
+                if looked_up:
+                    # Absent a moment ago, taken now: ours, landed late.
+                    for code in named:
+                        stored[code] = found.get(code) or self.get_customer(code)
+                else:
+                    taken += named
+                pending = [customer for customer in pending if customer.customer_code not in named]
+            except EcmError as err:
+                if not err.may_have_taken_effect or looked_up:
+                    raise
+                looked_up = True
+                _logger.warning(
+                    "Creating %d customers may have succeeded (%s); looking them up "
+                    "before sending again those that are not there",
+                    len(pending),
+                    err.code,
+                )
+                stored.update(self._existing_customers(pending))
+                pending = [customer for customer in pending if customer.customer_code not in stored]
+        codes = [customer.customer_code for customer in chunk]
+        return [stored[code] for code in codes if code in stored], [
+            code for code in codes if code in taken
+        ]
+
+    def _post_customers(self, path, customers):
+        """POST ``customers`` (their create bodies, one array); returns what was
+        stored by code. An answer that is not one stored customer per customer
+        sent is a ProtocolError that may have taken effect."""
+        body = [customer.to_api(omit_none=True) for customer in customers]
+        answer = self._transport.request_json("POST", path, body=body)
+
+        def unreadable(text):
+            return ProtocolError(text, method="POST", path=path, may_have_taken_effect=True)
+
+        if not isinstance(answer, list) or len(answer) != len(customers):
+            raise unreadable(
+                f"Avalara's answer to a create of {len(customers)} customers is not a list "
+                f"of {len(customers)}."
+            )
+        try:
+            created = [Customer.from_api(record) for record in answer]
+        except ProtocolError as err:
+            # A 2xx came back: the create was carried out even if it cannot be read.
+            err.method, err.path, err.may_have_taken_effect = "POST", path, True
+            raise
+        by_code = {customer.customer_code: customer for customer in created}
+        if set(by_code) != {customer.customer_code for customer in customers}:
+            raise unreadable("Avalara's answer to a create names other customers than those sent.")
+        return by_code
+
+    @staticmethod
+    def _named_codes(err, customers):
+        """The codes of ``customers`` an error names, quoted, in its message or
+        details (the API's wording is not known: any quote will do)."""
+        texts = [err.message or ""]
+        for detail in err.details:
+            texts += [
+                detail[key]
+                for key in ("message", "description", "refersTo")
+                if isinstance(detail.get(key), str)
+            ]
+        return [
+            customer.customer_code
+            for customer in customers
+            if any(
+                f"{quote}{customer.customer_code}{quote}" in text
+                for text in texts
+                for quote in ("'", '"')
+            )
+        ]
+
+    def _existing_customers(self, customers):
+        """Those of ``customers`` Avalara has, as stored, by code (one GET each)."""
+        found = {}
+        for customer in customers:
+            try:
+                found[customer.customer_code] = self.get_customer(customer.customer_code)
+            except NotFoundError:
+                continue
+        return found
 
     def update_customer(self, customer):
         """Replace the customer's record with ``customer``: every field is sent, None as

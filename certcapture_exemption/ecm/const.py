@@ -97,6 +97,10 @@ COUNTRIES_NEEDING_REGION = frozenset(
     {"US", "USA", "UNITED STATES", "UNITED STATES OF AMERICA", "CA", "CAN", "CANADA"}
 )
 
+#: Customers sent in one CreateCustomers POST (``create_customers`` chunks longer lists):
+#: no SDK states a limit; the project keeps each POST and its answer small.
+MAX_CUSTOMERS_PER_CREATE = 100
+
 COVER_LETTER_STANDARD = "STANDARD_REQUEST"
 ATTACHMENT_TYPE_PDF = "Pdf"
 INCLUDE_CUSTOMERS = "customers"

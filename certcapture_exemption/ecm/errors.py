@@ -116,6 +116,27 @@ class ValidationError(EcmError):
     default_message = "Avalara refused the request."
 
 
+class DuplicateCustomersError(ValidationError):
+    """``DuplicateEntry`` on ``EcmClient.create_customers``: Avalara already has
+    customers with the codes ``codes`` (tuple), which were not created; the other
+    customers were, and ``created`` holds them as stored (tuple of ``Customer``)."""
+
+    default_code = "DuplicateEntry"
+    default_message = "Avalara already has customers with some of these codes."
+
+    def __init__(self, codes, created, message=None, **kwargs):
+        self.codes = tuple(codes)
+        self.created = tuple(created)
+        if message is None:
+            message = (
+                f"Avalara already has customers with the codes "
+                f"{', '.join(repr(code) for code in self.codes)}: those were not created; "
+                f"the {len(self.created)} other(s) were."
+            )
+        kwargs.setdefault("code", self.default_code)
+        super().__init__(message, **kwargs)
+
+
 class RateLimitedError(EcmError):
     """Too many requests (HTTP 429, or a rate-limit code whatever the status:
     ``RateLimitExceeded``, ``RequestLimitExceeded``, ``ConcurrentRequestLimitExceeded``,

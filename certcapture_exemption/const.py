@@ -64,3 +64,24 @@ FOLLOW_REQUEST_DAYS = 30
 # Failed checks older than this are left to the user (the order went on).
 RETRY_MAX_AGE_DAYS = 7
 COUNTRY_CODE = "US"
+
+# Bulk actions from the customer list (certcapture.bulk.action.wizard): a
+# selection of at most this many customers runs at once, a larger one goes to
+# a background job (certcapture.bulk.job).
+BULK_NOW_LIMIT = 20
+BULK_KINDS = [
+    ("sync", "Sync to CertCapture"),
+    ("request", "Send certificate requests"),
+    ("refresh", "Refresh certificates"),
+]
+# Customers a job handles per scheduled call, by kind: a sync sends 100 new
+# customers in one POST (changed ones one by one); a request or a refresh
+# costs a few calls per customer.
+BULK_BATCH_SIZES = {"sync": 100, "request": 20, "refresh": 20}
+# A job that CertCapture keeps turning away (down, rate limits, settings) is
+# tried again after 5, 10, 20... minutes (at most an hour), this many times.
+BULK_JOB_MAX_ATTEMPTS = 8
+BULK_RETRY_FIRST_MINUTES = 5
+BULK_RETRY_MAX_MINUTES = 60
+# Names listed per reason in a summary; the rest are counted.
+BULK_NAMES_SHOWN = 10

@@ -15,3 +15,4 @@ from . import certcapture_pull_failure
 from . import account_fiscal_position
 from . import account_move
 from . import certcapture_api_log
+from . import certcapture_sync_bulk

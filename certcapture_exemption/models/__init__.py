@@ -16,3 +16,4 @@ from . import account_fiscal_position
 from . import account_move
 from . import certcapture_api_log
 from . import certcapture_sync_bulk
+from . import certcapture_bulk_job

@@ -25,6 +25,8 @@
         "views/report_templates.xml",
         "views/res_config_settings_views.xml",
         "wizard/certcapture_certificate_request_wizard_views.xml",
+        "views/certcapture_bulk_job_views.xml",
+        "wizard/certcapture_bulk_action_wizard_views.xml",
         "views/certcapture_menus.xml",
         "views/certcapture_portal_templates.xml",
     ],

@@ -17,6 +17,7 @@ the result through ``_bulk_summary``.
 import logging
 
 from odoo import _, api, models
+from odoo.exceptions import UserError
 
 from .. import ecm
 from ..const import BULK_NAMES_SHOWN
@@ -162,6 +163,12 @@ class CertCaptureSync(models.AbstractModel):
                 _logger.info("CertCapture bulk work: customer %s failed: %s", partner.id, error)
                 outcome.fail(partner, error.args[0])
                 continue
+            except UserError as error:
+                # Odoo refused something of this customer's (access, a
+                # constraint): its own failure, not the run's.
+                _logger.info("CertCapture bulk work: customer %s refused: %s", partner.id, error)
+                outcome.fail(partner, error.args[0])
+                continue
             if result:
                 outcome.add(result, partner)
         return outcome
@@ -225,6 +232,8 @@ class CertCaptureSync(models.AbstractModel):
             try:
                 with self.env.cr.savepoint():
                     result = call(partner)
+            except UserError as error:  # Odoo refused something of this customer's
+                outcome.fail(partner, error.args[0])
             except ValueError as error:  # refused by the client before sending
                 outcome.fail(
                     partner, _("Not sent to CertCapture, which would refuse it: %s", error)

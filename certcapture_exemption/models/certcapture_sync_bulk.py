@@ -462,32 +462,27 @@ class CertCaptureSync(models.AbstractModel):
         skipped = dict(in_label_order(details.get("skipped") or {}, reason_labels))
         failed = details.get("failed") or {}
         parts = []
+        # Each _() stands on its own: Babel does not extract one nested in
+        # the arguments of another.
         if done:
+            results = ", ".join(
+                _("%(count)s %(label)s", count=count, label=result_labels.get(key, key))
+                for key, count in done.items()
+            )
             parts.append(
-                _(
-                    "Done for %(count)s: %(results)s.",
-                    count=sum(done.values()),
-                    results=", ".join(
-                        _("%(count)s %(label)s", count=count, label=result_labels.get(key, key))
-                        for key, count in done.items()
-                    ),
-                )
+                _("Done for %(count)s: %(results)s.", count=sum(done.values()), results=results)
             )
         if skipped:
-            parts.append(
+            reasons = "; ".join(
                 _(
-                    "Skipped %(count)s: %(reasons)s.",
-                    count=sum(len(ids) for ids in skipped.values()),
-                    reasons="; ".join(
-                        _(
-                            "%(reason)s: %(names)s",
-                            reason=reason_labels.get(key, key),
-                            names=self._bulk_names(ids),
-                        )
-                        for key, ids in skipped.items()
-                    ),
+                    "%(reason)s: %(names)s",
+                    reason=reason_labels.get(key, key),
+                    names=self._bulk_names(ids),
                 )
+                for key, ids in skipped.items()
             )
+            count = sum(len(ids) for ids in skipped.values())
+            parts.append(_("Skipped %(count)s: %(reasons)s.", count=count, reasons=reasons))
         if failed:
             ids = [int(partner_id) for partner_id in failed]
             shown = self.env["res.partner"].sudo().browse(ids[:BULK_NAMES_SHOWN])

@@ -287,6 +287,8 @@ class CertCaptureSync(models.AbstractModel):
                         and "updated"
                     ),
                 )
+            else:  # create_customers answers for each customer: never seen
+                outcome.fail(partner, _("CertCapture did not say whether it was created."))
 
     @api.model
     def _bulk_synced(self, partner, payload, payload_hash, remote):

@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..const import BULK_KINDS, BULK_NOW_LIMIT
+from ..models.certcapture_service import CertCaptureUserError
 from ..notifications import display_notification
 
 MANAGER_GROUP = "certcapture_exemption.group_certcapture_manager"
@@ -74,6 +75,14 @@ class CertCaptureBulkActionWizard(models.TransientModel):
             raise UserError(_("Select the customers to act on first."))
         self._check_rights(customers)
         company = self.env.company
+        if self.kind == "request" and not self.env["certcapture.exposure.zone"].search_count(
+            [], limit=1
+        ):
+            # First requests on a new installation: load the states and reasons.
+            try:
+                self.env["certcapture.sync"]._refresh_lists(company)
+            except CertCaptureUserError as error:
+                raise UserError(error.args[0]) from error
         zones, reasons = self.exposure_zone_ids, self.exemption_reason_ids
         title = dict(self._fields["kind"]._description_selection(self.env))[self.kind]
         if len(customers) > BULK_NOW_LIMIT:

@@ -407,7 +407,9 @@ class CertCaptureSync(models.AbstractModel):
     @api.model
     def _pull_running(self, company):
         """Whether another transaction is pulling the company's certificates
-        now (a look at the pull lock that does not keep it)."""
+        now (a look at the pull lock that does not keep it). pg_locks shows
+        the whole cluster: only this database's lock counts (another database
+        on the server has a company with the same id)."""
         self.env.cr.execute(
             """SELECT EXISTS (
                  SELECT 1 FROM pg_locks

@@ -1,9 +1,11 @@
 from datetime import date, timedelta
 from unittest.mock import patch
 
+from odoo import sql_db
 from odoo.tests import tagged
 
 from .. import ecm
+from ..models.certcapture_sync import PULL_LOCK_NAMESPACE
 from .common import PDF_BYTES, CertCaptureCase
 
 
@@ -130,3 +132,11 @@ class TestPull(CertCaptureCase):
         self.add_remote_certificate()
         self.pull()
         self.assertEqual(request.state, "completed")
+
+    def test_a_pull_in_another_database_does_not_count(self):
+        """pg_locks lists the whole server: the same company id pulling in
+        another database must not make this one's order checks wait."""
+        lock = (PULL_LOCK_NAMESPACE, self.company.id)
+        with sql_db.db_connect("postgres").cursor() as other:
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", lock)
+            self.assertFalse(self.env["certcapture.sync"]._pull_running(self.company))

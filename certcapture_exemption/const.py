@@ -85,3 +85,15 @@ BULK_RETRY_FIRST_MINUTES = 5
 BULK_RETRY_MAX_MINUTES = 60
 # Names listed per reason in a summary; the rest are counted.
 BULK_NAMES_SHOWN = 10
+
+# Certificate expiry (models/certcapture_sync_expiry.py): the reminder windows,
+# in days before expiry, a company starts with; how many days before expiry
+# the renewal request goes when the company sends it automatically; and how
+# many certificates (reminders) or customers (renewals) one call of the daily
+# job handles before Odoo commits and calls again.
+DEFAULT_EXPIRY_REMINDER_DAYS = "90,60,30"
+DEFAULT_AUTO_RENEWAL_DAYS = 30
+EXPIRY_BATCH_SIZE = 50
+# Requests that are still on their way to the customer, or waiting for its
+# upload: a state they cover is not asked for again.
+OPEN_REQUEST_STATES = ("in_progress", "sent")

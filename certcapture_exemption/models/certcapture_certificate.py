@@ -2,8 +2,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
-
-from ..const import EXPIRING_SOON_DAYS
+from odoo.tools import SQL
 
 # What only CertCapture says about a certificate: written by the sync engine
 # (as superuser), never by a user.
@@ -16,6 +15,17 @@ CERTCAPTURE_ONLY_FIELDS = (
     "certcapture_push_state",
     "certcapture_push_message",
 )
+
+# What the expiry job remembered of a certificate's expiry: a new expiry date
+# (a corrected or extended certificate) starts its reminders and its renewal
+# over.
+EXPIRY_BOOKKEEPING_RESET = {
+    "expiry_reminder_windows": False,
+    "expiry_activity_id": False,
+    "renewal_request_id": False,
+    "renewal_problem": False,
+    "renewal_tried_on": False,
+}
 
 
 class CertCaptureCertificate(models.Model):
@@ -100,8 +110,45 @@ class CertCaptureCertificate(models.Model):
         ],
         compute="_compute_validity",
         help="What the customer portal shows: expired once past its expiry date, not valid "
-        "when CertCapture or the user says so, expiring soon when it expires within a month.",
+        "when CertCapture or the user says so, expiring soon from the company's first expiry "
+        "reminder on (90 days before by default).",
     )
+    # Expiry and renewal: written by the daily job (models/certcapture_sync_expiry.py).
+    is_state_current = fields.Boolean(
+        "Holds Its State",
+        compute="_compute_is_state_current",
+        search="_search_is_state_current",
+        help="The certificate that covers its state for this customer now: currently valid, "
+        "neither single use nor revoked, a document (a PDF or CertCapture's record), and no "
+        "later such certificate of the customer covers the same state. Expiry reminders, "
+        "renewals and the customer's coverage by state follow it; a replaced certificate "
+        "stays as history.",
+    )
+    expiry_reminder_windows = fields.Char(
+        "Expiry Reminders Sent",
+        readonly=True,
+        copy=False,
+        help="The reminder windows (days before expiry) already announced to the salesperson, "
+        "e.g. 90,60: each is announced once.",
+    )
+    expiry_activity_id = fields.Many2one(
+        "mail.activity", "Expiry Reminder", readonly=True, copy=False, ondelete="set null"
+    )
+    renewal_request_id = fields.Many2one(
+        "certcapture.certificate.request",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="The certificate request sent automatically before this certificate expires "
+        "(once per certificate).",
+    )
+    renewal_problem = fields.Char(
+        "Renewal Not Sent",
+        readonly=True,
+        copy=False,
+        help="Why the automatic renewal request could not go yet; the daily job tries again.",
+    )
+    renewal_tried_on = fields.Date(readonly=True, copy=False)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -112,7 +159,23 @@ class CertCaptureCertificate(models.Model):
         self._check_certcapture_only_fields([vals])
         if not self.env.su and self.filtered("certcapture_id"):
             raise AccessError(_("A certificate held by CertCapture changes in CertCapture."))
-        return super().write(vals)
+        moved = self._expiry_moved(vals)
+        result = super().write(vals)
+        if moved:
+            moved.expiry_activity_id.sudo().unlink()
+            moved.sudo().write(EXPIRY_BOOKKEEPING_RESET)
+        return result
+
+    def _expiry_moved(self, vals):
+        """The certificates whose expiry date ``vals`` changes and that the
+        expiry job already reminded of or renewed."""
+        if "expiration_date" not in vals:
+            return self.browse()
+        new_date = fields.Date.to_date(vals["expiration_date"])
+        return self.filtered(
+            lambda c: c.expiration_date != new_date
+            and (c.expiry_reminder_windows or c.renewal_request_id or c.renewal_problem)
+        )
 
     def _check_certcapture_only_fields(self, vals_list):
         if self.env.su:
@@ -147,13 +210,16 @@ class CertCaptureCertificate(models.Model):
                 not certificate.expiration_date or certificate.expiration_date >= today
             )
 
-    @api.depends("valid", "status", "expiration_date")
+    @api.depends("valid", "status", "expiration_date", "company_id")
     @api.depends_context("date")
     def _compute_validity(self):
         today = fields.Date.context_today(self)
-        soon = today + timedelta(days=EXPIRING_SOON_DAYS)
         for certificate in self:
             expires = certificate.expiration_date
+            # Expiring soon as everywhere else: from the company's first
+            # expiry reminder on.
+            company = certificate.company_id or self.env.company
+            soon = today + timedelta(days=company._certcapture_expiring_soon_days())
             if expires and expires < today:
                 certificate.validity = "expired"
             elif not certificate.valid or certificate.status == "REVOKED":
@@ -173,6 +239,81 @@ class CertCaptureCertificate(models.Model):
         ]
         positive = (operator == "=") == bool(value)
         return domain if positive else ["!", *domain]
+
+    @api.model
+    def _state_current_sql(self, today):
+        """The ids of the certificates that hold their state on ``today``
+        (see is_state_current), as a subquery; the best of several is the
+        one _sort_key puts first. What makes a certificate count is
+        _certcapture_covers's test, the state and the purchase order aside."""
+
+        def counts(alias):
+            alias = SQL.identifier(alias)
+            return SQL(
+                """%(c)s.valid IS TRUE AND %(c)s.single_use IS NOT TRUE
+                   AND %(c)s.status IS DISTINCT FROM 'REVOKED'
+                   AND (%(c)s.expiration_date IS NULL OR %(c)s.expiration_date >= %(today)s)
+                   AND (COALESCE(%(c)s.certcapture_id, 0) <> 0 OR EXISTS (
+                        SELECT 1 FROM ir_attachment a
+                         WHERE a.res_model = 'certcapture.certificate'
+                           AND a.res_field = 'pdf' AND a.res_id = %(c)s.id))""",
+                c=alias,
+                today=today,
+            )
+
+        return SQL(
+            """(
+            SELECT c.id FROM certcapture_certificate c
+             WHERE %(c_counts)s
+               AND NOT EXISTS (
+                   SELECT 1 FROM certcapture_certificate o
+                    WHERE o.partner_id = c.partner_id AND o.company_id = c.company_id
+                      AND o.state_id = c.state_id AND o.id <> c.id
+                      AND %(o_counts)s
+                      AND (COALESCE(o.expiration_date, 'infinity'::date),
+                           COALESCE(o.signed_date, '-infinity'::date), o.id)
+                        > (COALESCE(c.expiration_date, 'infinity'::date),
+                           COALESCE(c.signed_date, '-infinity'::date), c.id)))""",
+            c_counts=counts("c"),
+            o_counts=counts("o"),
+        )
+
+    @api.depends(
+        "partner_id.certcapture_certificate_ids.valid",
+        "partner_id.certcapture_certificate_ids.single_use",
+        "partner_id.certcapture_certificate_ids.status",
+        "partner_id.certcapture_certificate_ids.state_id",
+        "partner_id.certcapture_certificate_ids.company_id",
+        "partner_id.certcapture_certificate_ids.expiration_date",
+        "partner_id.certcapture_certificate_ids.signed_date",
+        "partner_id.certcapture_certificate_ids.certcapture_id",
+        "partner_id.certcapture_certificate_ids.pdf",
+    )
+    @api.depends_context("date")
+    def _compute_is_state_current(self):
+        # One query for all: a certificate's answer depends on its siblings.
+        ids = [certificate._origin.id for certificate in self if certificate._origin.id]
+        holders = set()
+        if ids:
+            self._flush_state_current()
+            query = self._state_current_sql(fields.Date.context_today(self))
+            self.env.cr.execute(SQL("SELECT id FROM %s AS h WHERE h.id = ANY(%s)", query, ids))
+            holders = {row[0] for row in self.env.cr.fetchall()}
+        for certificate in self:
+            certificate.is_state_current = certificate._origin.id in holders
+
+    def _flush_state_current(self):
+        """What _state_current_sql reads, written to the database."""
+        self.flush_model()
+        self.env["ir.attachment"].flush_model(["res_model", "res_field", "res_id"])
+
+    def _search_is_state_current(self, operator, value):
+        if operator not in ("=", "!="):
+            raise NotImplementedError(_("Operation not supported"))
+        self._flush_state_current()
+        positive = (operator == "=") == bool(value)
+        query = self._state_current_sql(fields.Date.context_today(self))
+        return [("id", "in" if positive else "not in", query)]
 
     def _certcapture_covers(self, state, on_date, po_number=None, order=None):
         """Whether this certificate exempts a sale delivered to ``state`` on

@@ -1,9 +1,12 @@
-from odoo import _, fields, models
-from odoo.exceptions import UserError
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 from ..const import (
+    DEFAULT_AUTO_RENEWAL_DAYS,
+    DEFAULT_EXPIRY_REMINDER_DAYS,
     DEFAULT_TIME_BUDGET_SECONDS,
     ENVIRONMENT_URLS,
+    EXPIRING_SOON_DAYS,
     MISSING_CERTIFICATE_POLICIES,
     WEB_APP_CUSTOMER_PATH,
     WEB_APP_URLS,
@@ -96,6 +99,74 @@ class ResCompany(models.Model):
         help="Refuse to post an untaxed invoice for an exempt customer when no current "
         "certificate covers its delivery state (otherwise it is posted, flagged and noted).",
     )
+
+    # Certificate expiry and renewal (models/certcapture_sync_expiry.py).
+    certcapture_expiry_reminder_days = fields.Char(
+        "Expiry Reminders (days before)",
+        default=DEFAULT_EXPIRY_REMINDER_DAYS,
+        help="Comma-separated numbers of days before a certificate expires: when it enters "
+        "each of these windows, its customer's salesperson gets a to-do. The largest also "
+        "marks the customer's certificate as expiring soon. Empty: no reminders.",
+    )
+    certcapture_responsible_user_id = fields.Many2one(
+        "res.users",
+        "CertCapture Responsible",
+        domain=[("share", "=", False)],
+        help="Gets the expiry reminders of customers without a salesperson (empty: the "
+        "administrator).",
+    )
+    certcapture_auto_renewal = fields.Boolean(
+        "Request Renewals Automatically",
+        help="The daily job emails the customer a certificate request for the states whose "
+        "certificate is about to expire, once per certificate.",
+    )
+    certcapture_auto_renewal_days = fields.Integer(
+        "Renewal Request (days before expiry)",
+        default=DEFAULT_AUTO_RENEWAL_DAYS,
+        help="How many days before a certificate expires its renewal request is sent.",
+    )
+
+    @api.constrains("certcapture_expiry_reminder_days")
+    def _check_certcapture_expiry_reminder_days(self):
+        for company in self:
+            company._certcapture_expiry_windows()
+
+    @api.constrains("certcapture_auto_renewal_days")
+    def _check_certcapture_auto_renewal_days(self):
+        for company in self:
+            if company.certcapture_auto_renewal_days < 1:
+                raise ValidationError(
+                    _("The renewal request goes at least one day before the certificate expires.")
+                )
+
+    def _certcapture_expiry_windows(self):
+        """The reminder windows in days, largest first ("90,60,30" ->
+        (90, 60, 30)); raises a ValidationError for anything else."""
+        self.ensure_one()
+        text = self.certcapture_expiry_reminder_days or ""
+        windows = set()
+        for part in text.replace(";", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit() or not 0 < int(part) <= 3650:
+                raise ValidationError(
+                    _(
+                        "Expiry reminders: %s is not a number of days between 1 and 3650 "
+                        "(write them like 90,60,30).",
+                        part,
+                    )
+                )
+            windows.add(int(part))
+        return tuple(sorted(windows, reverse=True))
+
+    def _certcapture_expiring_soon_days(self):
+        """From how many days before its expiry a certificate counts as
+        expiring soon: the largest reminder window (the first reminder comes
+        with the status), or EXPIRING_SOON_DAYS without reminders."""
+        self.ensure_one()
+        windows = self.sudo()._certcapture_expiry_windows()
+        return windows[0] if windows else EXPIRING_SOON_DAYS
 
     def _certcapture_exempt_fiscal_position(self):
         """The exempt fiscal position, created on first use for a company

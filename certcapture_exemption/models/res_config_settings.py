@@ -49,6 +49,18 @@ class ResConfigSettings(models.TransientModel):
     certcapture_block_untaxed_posting = fields.Boolean(
         related="company_id.certcapture_block_untaxed_posting", readonly=False
     )
+    certcapture_expiry_reminder_days = fields.Char(
+        related="company_id.certcapture_expiry_reminder_days", readonly=False
+    )
+    certcapture_responsible_user_id = fields.Many2one(
+        related="company_id.certcapture_responsible_user_id", readonly=False
+    )
+    certcapture_auto_renewal = fields.Boolean(
+        related="company_id.certcapture_auto_renewal", readonly=False
+    )
+    certcapture_auto_renewal_days = fields.Integer(
+        related="company_id.certcapture_auto_renewal_days", readonly=False
+    )
     certcapture_pull_interval_hours = fields.Integer(
         "Pull Certificates Every (hours)",
         compute="_compute_certcapture_pull_interval_hours",

@@ -6,7 +6,6 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from ..const import (
     COUNTRIES_WITH_REQUIRED_STATE,
     CUSTOMER_ADDRESS_FIELDS,
-    EXPIRING_SOON_DAYS,
     PARTNER_CERTIFICATE_STATUSES,
 )
 from ..notifications import display_notification, soft_reload
@@ -291,8 +290,9 @@ class ResPartner(models.Model):
     @api.depends_context("company", "date")
     def _compute_certcapture_certificate_status(self):
         today = fields.Date.context_today(self)
-        soon = today + timedelta(days=EXPIRING_SOON_DAYS)
         company = self.env.company
+        # Expiring from the first expiry reminder on (the company's setting).
+        soon = today + timedelta(days=company._certcapture_expiring_soon_days())
         for partner in self:
             certificates = partner._certcapture_company_certificates()
             current = certificates.filtered("is_current")

@@ -106,7 +106,7 @@ class TestSalesperson(CertCaptureCase):
         customer.write(
             {
                 "certcapture_exempt_state_id": self.washington.id,
-                "certcapture_certificate_expiration_date": date.today() + timedelta(days=90),
+                "certcapture_certificate_expiration_date": date.today() + timedelta(days=365),
             }
         )
         self.assertEqual(customer.certcapture_certificate_status, "valid")

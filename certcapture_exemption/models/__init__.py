@@ -1,6 +1,7 @@
 from . import certcapture_service
 from . import certcapture_sync
 from . import certcapture_sync_portal
+from . import certcapture_sync_expiry
 from . import res_company
 from . import res_config_settings
 from . import certcapture_api_list

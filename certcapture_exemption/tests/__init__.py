@@ -17,3 +17,4 @@ from . import test_api_log
 from . import test_audit_pack
 from . import test_web_app
 from . import test_portal
+from . import test_expiry

@@ -1,11 +1,16 @@
+from collections import defaultdict
 from datetime import timedelta
 
+from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import format_date
 
 from ..const import (
     COUNTRIES_WITH_REQUIRED_STATE,
+    COUNTRY_CODE,
     CUSTOMER_ADDRESS_FIELDS,
+    OPEN_REQUEST_STATES,
     PARTNER_CERTIFICATE_STATUSES,
 )
 from ..notifications import display_notification, soft_reload
@@ -21,6 +26,17 @@ CERTIFICATE_FIELDS = {
     "certcapture_certificate_signed_date": "signed_date",
     "certcapture_certificate_expiration_date": "expiration_date",
     "certcapture_exempt_state_id": "state_id",
+}
+
+# The coverage statuses a certificate request asks for (unless a request for
+# the state is open already), and their badges in the coverage table.
+STATUSES_TO_REQUEST = ("missing", "expired", "expiring")
+STATUS_BADGES = {
+    "covered": "text-bg-success",
+    "expiring": "text-bg-warning",
+    "pending": "text-bg-info",
+    "expired": "text-bg-danger",
+    "missing": "text-bg-danger",
 }
 
 
@@ -136,6 +152,22 @@ class ResPartner(models.Model):
     )
     certcapture_certificate_status_reason = fields.Char(
         compute="_compute_certcapture_certificate_status"
+    )
+    # Each state the customer ships to or holds a certificate for: a computed,
+    # non-stored HTML table rather than a One2many of transient lines, so that
+    # displaying a customer writes nothing (transient lines would be created on
+    # every read of the form, by every user); every value in it is escaped.
+    certcapture_coverage_html = fields.Html(
+        "Coverage by State",
+        compute="_compute_certcapture_coverage",
+        sanitize=False,  # built from escaped values only
+        help="Each state the customer ships to or holds a certificate for, and whether a "
+        "current certificate covers it.",
+    )
+    certcapture_coverage_to_request = fields.Boolean(
+        "States to Request",
+        compute="_compute_certcapture_coverage",
+        help="Some state is missing, expired or expiring, and no request for it is open.",
     )
 
     _sql_constraints = [
@@ -332,6 +364,186 @@ class ResPartner(models.Model):
                     )
                 )
 
+    # ------------------------------------------------------------ coverage
+
+    @api.depends(
+        "state_id",
+        "name",
+        "child_ids.type",
+        "child_ids.state_id",
+        "child_ids.name",
+        "certcapture_certificate_ids.is_state_current",
+        "certcapture_certificate_ids.valid",
+        "certcapture_certificate_ids.single_use",
+        "certcapture_certificate_ids.state_id",
+        "certcapture_certificate_ids.expiration_date",
+        "certcapture_certificate_ids.exemption_number",
+        "certcapture_certificate_ids.company_id",
+        "certcapture_request_ids.state",
+        "certcapture_request_ids.company_id",
+        "certcapture_request_ids.exposure_zone_ids",
+    )
+    @api.depends_context("company", "date")
+    def _compute_certcapture_coverage(self):
+        for partner in self:
+            lines = partner._certcapture_coverage_lines()
+            partner.certcapture_coverage_html = partner._certcapture_coverage_table(lines)
+            partner.certcapture_coverage_to_request = any(line["to_request"] for line in lines)
+
+    def _certcapture_delivery_addresses(self):
+        """The customer's delivery addresses: its child contacts of type
+        delivery, at any depth."""
+        addresses = self.browse()
+        children = self.child_ids
+        while children:
+            addresses |= children.filtered(lambda child: child.type == "delivery")
+            children = children.child_ids
+        return addresses
+
+    def _certcapture_coverage_lines(self):
+        """The customer's coverage, one dict per state, by state name:
+        ``state``; ``status`` (covered, expiring, expired, pending, missing);
+        ``certificate``: the one holding the state, else the best of those
+        that do not count (lapsed, invalid, revoked, without PDF);
+        ``request``: an open request for the state; ``addresses``: the
+        customer's addresses in the state; ``to_request``: whether a request
+        should ask for it. Single-use certificates cover one order, not a
+        state: they are left out. A customer that is not tax exempt and
+        holds no certificate has no coverage to show."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        company = self.env.company
+        if not (partner.certcapture_is_exempt or partner._certcapture_company_certificates()):
+            return []
+        today = fields.Date.context_today(self)
+        soon = today + timedelta(days=company._certcapture_expiring_soon_days())
+        addresses = defaultdict(self.browse)
+        for address in partner | partner._certcapture_delivery_addresses():
+            if address.state_id and address.state_id.country_id.code == COUNTRY_CODE:
+                addresses[address.state_id] |= address
+        certificates = partner._certcapture_company_certificates().filtered(
+            lambda c: c.state_id and not c.single_use
+        )
+        requests = partner.certcapture_request_ids.filtered(
+            lambda r: r.company_id == company and r.state in OPEN_REQUEST_STATES
+        )
+        states = self.env["res.country.state"].union(*addresses, certificates.state_id)
+        lines = []
+        for state in states.sorted("name"):
+            of_state = certificates.filtered(lambda c, state=state: c.state_id == state)
+            holder = of_state.filtered("is_state_current")[:1]
+            request = requests.filtered(
+                lambda r, state=state: state in r.exposure_zone_ids.state_id
+            ).sorted("id", reverse=True)[:1]
+            if holder:
+                expires = holder.expiration_date
+                status = "expiring" if expires and expires <= soon else "covered"
+                certificate = holder
+            else:
+                # A certificate that does not count (lapsed, invalid, revoked,
+                # without its PDF) is shown with the reason.
+                certificate = of_state.sorted(lambda c: c._sort_key(), reverse=True)[:1]
+                expires = certificate.expiration_date
+                lapsed = bool(expires and expires < today)
+                status = "pending" if request else "expired" if lapsed else "missing"
+            lines.append(
+                {
+                    "state": state,
+                    "status": status,
+                    "certificate": certificate,
+                    "request": request,
+                    "addresses": addresses[state],
+                    "to_request": status in STATUSES_TO_REQUEST and not request,
+                }
+            )
+        return lines
+
+    def _certcapture_coverage_table(self, lines):
+        """The coverage lines as an HTML table (Markup; False without lines)."""
+        if not lines:
+            return False
+        today = fields.Date.context_today(self)
+        labels = {
+            "covered": _("Covered"),
+            "expiring": _("Expiring"),
+            "expired": _("Expired"),
+            "pending": _("Request pending"),
+            "missing": _("Missing"),
+        }
+        rows = []
+        for line in lines:
+            certificate = line["certificate"]
+            expires = certificate.expiration_date
+            addresses = ", ".join(
+                _("Main address")
+                if address == self.commercial_partner_id
+                else address.name or _("Delivery address")
+                for address in line["addresses"]
+            )
+            rows.append(
+                Markup(
+                    "<tr><td>{state}</td>"
+                    '<td><span class="badge rounded-pill {badge}">{label}</span> '
+                    '<span class="text-muted">{detail}</span></td>'
+                    "<td>{number}</td><td>{expires}</td><td>{addresses}</td></tr>"
+                ).format(
+                    state=line["state"].name,
+                    badge=STATUS_BADGES[line["status"]],
+                    label=labels[line["status"]],
+                    detail=self._certcapture_coverage_detail(line, today),
+                    number=certificate.exemption_number or certificate.name or "",
+                    expires=format_date(self.env, expires) if expires else "",
+                    addresses=addresses or "-",
+                )
+            )
+        return Markup(
+            '<table class="table table-sm o_certcapture_coverage mb-0"><thead><tr>'
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "</tr></thead><tbody>{}</tbody></table>"
+        ).format(
+            _("State"),
+            _("Status"),
+            _("Certificate"),
+            _("Expires"),
+            _("Ships There"),
+            Markup("").join(rows),
+        )
+
+    def _certcapture_coverage_detail(self, line, today):
+        """The words after a coverage line's badge."""
+        certificate, request = line["certificate"], line["request"]
+        expires = certificate.expiration_date
+        status = line["status"]
+        if status == "covered":
+            if not expires:
+                return _("no expiry")
+            return _("until %s", format_date(self.env, expires))
+        if status == "expiring":
+            detail = _(
+                "on %(date)s, in %(days)s days",
+                date=format_date(self.env, expires),
+                days=(expires - today).days,
+            )
+            if request:
+                detail = _(
+                    "%(detail)s; requested on %(date)s",
+                    detail=detail,
+                    date=format_date(self.env, request.create_date),
+                )
+            return detail
+        if status == "pending":
+            return _("sent on %s", format_date(self.env, request.create_date))
+        if status == "expired":
+            return _("on %s", format_date(self.env, expires))
+        if not certificate:
+            return ""
+        # Missing although a certificate names the state: why it does not count.
+        if certificate.status == "REVOKED":
+            return _("revoked")
+        if not certificate.valid:
+            return _("not valid")
+        return _("no PDF attached")
+
     # ------------------------------------------------------------ CRUD
 
     @api.model_create_multi
@@ -459,3 +671,25 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", partner.id)]
         action["context"] = {"default_partner_id": partner.id}
         return action
+
+    def action_certcapture_request_missing_states(self):
+        """One CertExpress request for every state that is missing or
+        lapsing and not requested yet: the request wizard, filled in."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        lines = partner._certcapture_coverage_lines()
+        states = self.env["res.country.state"].union(
+            *(line["state"] for line in lines if line["to_request"])
+        )
+        if not states:
+            return display_notification(
+                _("CertCapture"),
+                _(
+                    "Every state of %s is covered or has a request pending.",
+                    partner.display_name,
+                ),
+                "info",
+            )
+        return self.env["certcapture.certificate.request.wizard"]._action_open(
+            partner, states=states
+        )

@@ -18,3 +18,4 @@ from . import test_audit_pack
 from . import test_web_app
 from . import test_portal
 from . import test_expiry
+from . import test_coverage

@@ -1,5 +1,6 @@
 import json
 import time
+from datetime import date, timedelta
 from unittest.mock import patch
 
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -116,3 +117,54 @@ class TestTour(CertCaptureSandboxMixin, HttpCase):
         self.assertEqual(request.recipient, login)
         self.assertEqual(landed.get("href"), request.request_link)
         self.assertEqual(landed.get("heading"), "Exemption certificate for Cascade Outfitters Test")
+
+    def test_coverage_by_state_and_expiring_filters(self):
+        """The coverage table on the customer, its one click, and the
+        "Expiring in 30 days" filters, in the web client."""
+        certificates = self.env["certcapture.certificate"]
+        oregon = self.env["res.country.state"].search(
+            [("code", "=", "OR"), ("country_id.code", "=", "US")]
+        )
+        california = self.env.ref("base.state_us_5")
+        for name, state in (("Dallas", self.texas), ("Portland", oregon), ("Fresno", california)):
+            self.env["res.partner"].create(
+                {
+                    "name": name,
+                    "type": "delivery",
+                    "parent_id": self.customer.id,
+                    "state_id": state.id,
+                    "country_id": self.us.id,
+                }
+            )
+        far_off = self.env["res.partner"].create(
+            {"name": "Far Off Co", "is_company": True, "certcapture_exemption_number": "F-1"}
+        )
+        for partner, state, days, number in (
+            (self.customer, self.texas, 300, "TX-OK"),
+            (self.customer, oregon, 20, "OR-SOON"),
+            (far_off, self.texas, 200, "FAR-1"),
+        ):
+            certificates.create(
+                {
+                    "partner_id": partner.id,
+                    "state_id": state.id,
+                    "exemption_number": number,
+                    "expiration_date": date.today() + timedelta(days=days),
+                    "pdf": pdf_b64(),
+                }
+            )
+        self.start_tour(
+            f"/odoo/contacts/{self.customer.id}",
+            "certcapture_coverage_tour",
+            login="admin",
+            timeout=180,
+        )
+        self.start_tour(
+            "/odoo/contacts", "certcapture_expiring_customers_tour", login="admin", timeout=180
+        )
+        self.start_tour(
+            "/odoo/action-certcapture_exemption.certcapture_certificate_action",
+            "certcapture_expiring_certificates_tour",
+            login="admin",
+            timeout=180,
+        )

@@ -1,4 +1,6 @@
 import logging
+from dataclasses import dataclass
+from datetime import date
 
 from markupsafe import Markup, escape
 from odoo import _, api, fields, models
@@ -13,8 +15,43 @@ _logger = logging.getLogger(__name__)
 UNRESOLVED_STATUSES = ("missing", "expired", "pending", "incomplete", "error")
 # Statuses that ask for a certificate request.
 MISSING_STATUSES = ("missing", "expired")
+# A first check with these answers logs no note: the order is as it should
+# be, its form says so (the status, the sales tax line). Any other first
+# answer, and any change, is news for the chatter.
+QUIET_STATUSES = ("exempt", "not_applicable")
 # What decides whether a certificate covers an order.
 COVERAGE_FIELDS = {"partner_id", "partner_shipping_id", "client_order_ref", "date_order"}
+
+
+@dataclass(frozen=True)
+class OrderSubject:
+    """What the exemption check of an order looks at: an order, or the values
+    of one about to be created (``order`` is then empty)."""
+
+    partner: models.BaseModel  # the commercial partner
+    shipping: models.BaseModel
+    company: models.BaseModel
+    on_date: date
+    po_number: str | bool | None
+    order: models.BaseModel
+
+    @property
+    def state(self):
+        return self.shipping.state_id
+
+    @property
+    def applies(self):
+        return bool(self.partner.certcapture_is_exempt and self.company.sudo().certcapture_enabled)
+
+
+@dataclass(frozen=True)
+class NewOrderDecision:
+    """The check of an order decided before it was created: the values it is
+    created with (none when the check does not apply) and the request log
+    lines of the calls made for it, linked to it once it exists."""
+
+    values: dict
+    log_ids: list
 
 
 class SaleOrder(models.Model):
@@ -89,10 +126,25 @@ class SaleOrder(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        orders = super().create(vals_list)
+        # Decided before the orders exist, so that their lines are taxed right
+        # the first time: no second tax computation, no second write.
+        decisions = [self._certcapture_decide_new(vals) for vals in vals_list]
+        orders = super().create(
+            [
+                {**vals, **decision.values} if decision else vals
+                for vals, decision in zip(vals_list, decisions, strict=False)
+            ]
+        )
         # Saved from a form, a person is there to be asked; imports, RPC and
         # e-commerce follow the company's policy instead.
-        orders._certcapture_check(interactive=bool(self.env.context.get("certcapture_interactive")))
+        interactive = bool(self.env.context.get("certcapture_interactive"))
+        undecided = self.browse()
+        for order, decision in zip(orders, decisions, strict=False):
+            if decision is None:
+                undecided |= order
+            elif decision.values and order._certcapture_needs_after_new(decision):
+                order._certcapture_guarded(order._certcapture_after_new, decision, interactive)
+        undecided._certcapture_check(interactive=interactive)
         return orders
 
     def web_save(self, vals, specification, next_id=None):
@@ -122,14 +174,136 @@ class SaleOrder(models.Model):
 
     def _certcapture_applies(self):
         self.ensure_one()
-        return (
-            self.partner_id.commercial_partner_id.certcapture_is_exempt
-            and self.company_id.sudo().certcapture_enabled
+        return self._certcapture_subject().applies
+
+    def _certcapture_subject(self):
+        """What the check of this order looks at."""
+        self.ensure_one()
+        return OrderSubject(
+            partner=self.partner_id.commercial_partner_id,
+            shipping=self.partner_shipping_id,
+            company=self.company_id,
+            # A quotation is judged today (it is confirmed, and its date set,
+            # later); a confirmed order on its date.
+            on_date=fields.Date.context_today(self)
+            if self.state in ("draft", "sent")
+            else fields.Date.to_date(self.date_order),
+            po_number=self.client_order_ref,
+            order=self,
         )
+
+    @api.model
+    def _certcapture_new_subject(self, vals):
+        """What the check of an order about to be created from ``vals`` looks
+        at, as Odoo will fill it in; None when only the order itself can say
+        (a fiscal position or a state given, no customer)."""
+        if not vals.get("partner_id") or "fiscal_position_id" in vals:
+            return None
+        if vals.get("state", "draft") not in ("draft", "sent"):
+            return None
+        partner = self.env["res.partner"].browse(vals["partner_id"])
+        shipping = (
+            self.env["res.partner"].browse(vals["partner_shipping_id"])
+            if vals.get("partner_shipping_id")
+            # sale.order's own rule for the delivery address
+            else partner.address_get(["delivery"])["delivery"]
+        )
+        return OrderSubject(
+            partner=partner.commercial_partner_id,
+            shipping=self.env["res.partner"].browse(shipping),
+            company=self.env["res.company"].browse(vals.get("company_id")) or self.env.company,
+            on_date=fields.Date.context_today(self),
+            po_number=vals.get("client_order_ref"),
+            order=self.browse(),
+        )
+
+    @api.model
+    def _certcapture_decide_new(self, vals):
+        """The check of an order about to be created, as a NewOrderDecision
+        (values the order is created with, CertCapture calls made for it), or
+        None when it has to wait until the order exists. Never raises: an order
+        is never lost for the check's sake."""
+        try:
+            subject = self._certcapture_new_subject(vals)
+            if subject is None:
+                return None
+            if not subject.applies:
+                return NewOrderDecision({}, [])
+            log_ids = []
+            with self.env.cr.savepoint():
+                values = self.with_context(certcapture_log_ids=log_ids)._certcapture_check_values(
+                    subject
+                )
+            position = subject.company._certcapture_exempt_fiscal_position()
+            if values["certcapture_covering_certificate_id"] and position:
+                values["fiscal_position_id"] = position.id
+                values["certcapture_fiscal_position_applied"] = True
+            return NewOrderDecision(values, log_ids)
+        except Exception:
+            _logger.exception("CertCapture check before creating an order failed: done after")
+            return None
+
+    def _certcapture_needs_after_new(self, decision):
+        """Whether a new order decided before it existed has anything left to
+        do (most have not: a covered order is done when it is created)."""
+        self.ensure_one()
+        return bool(
+            decision.log_ids
+            or self.certcapture_covering_certificate_id.single_use
+            or self.certcapture_status not in QUIET_STATUSES
+        )
+
+    def _certcapture_after_new(self, decision, interactive):
+        """What a new order decided before it existed still needs."""
+        self.ensure_one()
+        if decision.log_ids:
+            self.env["certcapture.api.log"].sudo().browse(decision.log_ids).write(
+                {"res_model": self._name, "res_id": self.id}
+            )
+        covering = self.certcapture_covering_certificate_id
+        if covering.single_use:
+            covering.sudo().used_by_order_id = self
+        if self.certcapture_status not in QUIET_STATUSES:
+            self._certcapture_log_check()
+        if self.certcapture_status in MISSING_STATUSES:
+            self._certcapture_on_missing(interactive)
 
     def _certcapture_write(self, values):
         """The check's bookkeeping: written whatever the user may write."""
         self.sudo().with_context(certcapture_no_recheck=True).write(values)
+
+    def _certcapture_write_changed(self, values):
+        """Write only what differs from the order's values: an unchanged
+        check costs no update of the fields it did not change."""
+        self.ensure_one()
+        changed = {}
+        for name, value in values.items():
+            current = self[name]
+            if isinstance(current, models.BaseModel):
+                current = current.id
+            if current != (value or False):
+                changed[name] = value
+        if changed:
+            self._certcapture_write(changed)
+        return changed
+
+    def _certcapture_guarded(self, step, *args):
+        """Run a step of the check after the order exists; whatever goes wrong
+        is the order's check status, not a lost order."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                step(*args)
+        except Exception as error:
+            _logger.exception("CertCapture check of order %s failed", self.id)
+            self._certcapture_write(
+                {
+                    "certcapture_status": "error",
+                    "certcapture_checked_at": fields.Datetime.now(),
+                    "certcapture_message": _("Unexpected error: %s", error),
+                    "certcapture_prompt": False,
+                }
+            )
 
     def _certcapture_check(self, interactive=False, apply_policy=True):
         """Ask CertCapture whether the customer is exempt in the ship-to state
@@ -137,72 +311,64 @@ class SaleOrder(models.Model):
         add-on's own bookkeeping: the order is kept whatever happens, with a
         status that says what went wrong."""
         for order in self.filtered(lambda o: o._certcapture_applies()):
-            try:
-                with self.env.cr.savepoint():
-                    order._certcapture_check_one(interactive, apply_policy)
-            except Exception as error:
-                _logger.exception("CertCapture check of order %s failed", order.id)
-                order._certcapture_write(
-                    {
-                        "certcapture_status": "error",
-                        "certcapture_checked_at": fields.Datetime.now(),
-                        "certcapture_message": _("Unexpected error: %s", error),
-                        "certcapture_prompt": False,
-                    }
-                )
+            order._certcapture_guarded(order._certcapture_check_one, interactive, apply_policy)
 
     def _certcapture_check_one(self, interactive, apply_policy):
         self.ensure_one()
-        status, certificate, message = self._certcapture_status()
-        previous = (self.certcapture_status, self.certcapture_state_id)
-        state = self.partner_shipping_id.state_id
-        self._certcapture_write(
-            {
-                "certcapture_status": status,
-                "certcapture_state_id": state.id,
-                "certcapture_certificate_id": certificate.id,
-                "certcapture_checked_at": fields.Datetime.now(),
-                "certcapture_message": message,
-                "certcapture_prompt": False,
-            }
+        previous = (self.certcapture_status, self.certcapture_state_id.id)
+        values = self.with_context(certcapture_served=self)._certcapture_check_values(
+            self._certcapture_subject()
         )
-        if previous != (status, state):
+        self._certcapture_apply_tax_effect(values)
+        if (previous[0] or self.certcapture_status not in QUIET_STATUSES) and previous != (
+            values["certcapture_status"],
+            values["certcapture_state_id"],
+        ):
             self._certcapture_log_check()
-        self._certcapture_apply_tax_effect()
-        if apply_policy and status in MISSING_STATUSES:
+        if apply_policy and self.certcapture_status in MISSING_STATUSES:
             self._certcapture_on_missing(interactive)
+
+    @api.model
+    def _certcapture_check_values(self, subject):
+        """The check's answer for ``subject`` as sale.order values: the status,
+        the certificate found, and the coverage it gives."""
+        status, certificate, message = self._certcapture_status(subject)
+        covering, note = self._certcapture_coverage(subject, status, certificate, message)
+        return {
+            "certcapture_status": status,
+            "certcapture_state_id": subject.state.id,
+            "certcapture_certificate_id": certificate.id,
+            "certcapture_checked_at": fields.Datetime.now(),
+            "certcapture_message": message,
+            "certcapture_prompt": False,
+            "certcapture_covering_certificate_id": covering.id,
+            "certcapture_tax_note": note,
+        }
 
     # ------------------------------------------------------------ the tax effect
 
-    def _certcapture_coverage(self):
+    @api.model
+    def _certcapture_coverage(self, subject, status, answer, message):
         """(certificate, note): the certificate that exempts the order from
         sales tax, or an empty one and why the order is taxed."""
-        self.ensure_one()
         certificates = self.env["certcapture.certificate"]
-        state = self.certcapture_state_id
-        if self.certcapture_status != "exempt":
-            status = dict(self._fields["certcapture_status"]._description_selection(self.env))
-            label = status.get(self.certcapture_status, "-")
-            if self.certcapture_message:
+        state = subject.state
+        if status != "exempt":
+            label = dict(self._fields["certcapture_status"]._description_selection(self.env)).get(
+                status, "-"
+            )
+            if message:
                 return certificates, _(
-                    "Taxed: %(status)s (%(detail)s)", status=label, detail=self.certcapture_message
+                    "Taxed: %(status)s (%(detail)s)", status=label, detail=message
                 )
             return certificates, _("Taxed: %s", label)
-        # A quotation is judged today (it is confirmed, and its date set, later);
-        # a confirmed order on its date.
-        on_date = (
-            fields.Date.context_today(self)
-            if self.state in ("draft", "sent")
-            else fields.Date.to_date(self.date_order)
-        )
-        po_number = self.client_order_ref
-        partner = self.partner_id.commercial_partner_id
-        answer = self.certcapture_certificate_id.sudo()
-        if answer and answer._certcapture_covers(state, on_date, po_number, self):
+        on_date, po_number, order = subject.on_date, subject.po_number, subject.order
+        answer = answer.sudo()
+        if answer and answer._certcapture_covers(state, on_date, po_number, order):
             covering = answer
         else:
-            covering = partner._certcapture_covering_certificate(
-                state, self.company_id, on_date, po_number, self
+            covering = subject.partner._certcapture_covering_certificate(
+                state, subject.company, on_date, po_number, order
             )
         if covering:
             return covering, _(
@@ -258,28 +424,59 @@ class SaleOrder(models.Model):
             ._get_fiscal_position(self.partner_id, self.partner_shipping_id)
         )
 
-    def _certcapture_set_fiscal_position(self, position, applied):
+    def _certcapture_set_fiscal_position(self, position, applied, values=None):
+        """Put ``position`` on the quotation (with ``values``, in one write)
+        and recompute its taxes."""
         self.ensure_one()
-        self._certcapture_write(
-            {"fiscal_position_id": position.id, "certcapture_fiscal_position_applied": applied}
+        self._certcapture_write_changed(
+            {
+                **(values or {}),
+                "fiscal_position_id": position.id,
+                "certcapture_fiscal_position_applied": applied,
+            }
         )
         self.sudo().with_context(certcapture_no_recheck=True)._recompute_taxes()
 
-    def _certcapture_apply_tax_effect(self):
+    def _certcapture_apply_tax_effect(self, check_values=None):
         """Quotations follow their coverage: the exempt fiscal position and
         no sales tax while a certificate covers them, Odoo's own otherwise.
         Confirmed orders only say what changed and wait for a click. A fiscal
-        position chosen by hand is left alone."""
+        position chosen by hand is left alone.
+
+        ``check_values``: a check's answer (see _certcapture_check_values),
+        written with the tax effect in one write; without, the order's
+        coverage is judged again on its last answer."""
         self.ensure_one()
-        covering, note = self._certcapture_coverage()
+        if check_values is None:
+            check_values = {
+                "certcapture_state_id": self.certcapture_state_id.id,
+                **dict(
+                    zip(
+                        ("certcapture_covering_certificate_id", "certcapture_tax_note"),
+                        self._certcapture_coverage(
+                            self._certcapture_subject(),
+                            self.certcapture_status,
+                            self.certcapture_certificate_id,
+                            self.certcapture_message,
+                        ),
+                        strict=True,
+                    )
+                ),
+            }
+            check_values["certcapture_covering_certificate_id"] = check_values[
+                "certcapture_covering_certificate_id"
+            ].id
+        covering = self.env["certcapture.certificate"].browse(
+            check_values["certcapture_covering_certificate_id"]
+        )
         changed = covering != self.certcapture_covering_certificate_id
         exempt_position = self.company_id._certcapture_exempt_fiscal_position()
-        values = {
-            "certcapture_covering_certificate_id": covering.id,
-            "certcapture_tax_note": note,
-            "certcapture_exemption_change": False,
-        }
-        if covering.single_use and self.state != "cancel":
+        values = {**check_values, "certcapture_exemption_change": False}
+        if (
+            covering.single_use
+            and self.state != "cancel"
+            and covering.sudo().used_by_order_id != self
+        ):
             covering.sudo().used_by_order_id = self
         wants_exempt = bool(covering and exempt_position)
         # Whether the add-on removed the tax: the lines were computed with the
@@ -291,21 +488,27 @@ class SaleOrder(models.Model):
             not applied and bool(exempt_position) and self.fiscal_position_id == exempt_position
         )
         if chosen_exempt or (wants_exempt == applied and applied == in_place):
-            self._certcapture_write(values)
+            self._certcapture_write_changed(values)
             return
         if self.state not in ("draft", "sent"):
             values["certcapture_exemption_change"] = "apply" if wants_exempt else "remove"
-            self._certcapture_write(values)
+            self._certcapture_write_changed(values)
             return
-        self._certcapture_write(values)
-        self._certcapture_change_fiscal_position(wants_exempt, exempt_position, note, changed)
+        self._certcapture_change_fiscal_position(
+            wants_exempt, exempt_position, values["certcapture_tax_note"], changed, values
+        )
 
-    def _certcapture_change_fiscal_position(self, exempt, exempt_position, note, announce=True):
+    def _certcapture_change_fiscal_position(
+        self, exempt, exempt_position, note, announce=True, values=None
+    ):
+        """Give the quotation the exempt fiscal position or Odoo's own back,
+        with the check's ``values`` in the same write."""
         self.ensure_one()
         sync = self.env["certcapture.sync"]
         default = self._certcapture_default_fiscal_position()
         if exempt:
             if self.fiscal_position_id and self.fiscal_position_id != default:
+                self._certcapture_write_changed(values or {})
                 if not announce:
                     return
                 sync._note(
@@ -317,18 +520,17 @@ class SaleOrder(models.Model):
                     ),
                 )
                 return
-            self._certcapture_set_fiscal_position(exempt_position, applied=True)
+            self._certcapture_set_fiscal_position(exempt_position, True, values)
             sync._note(self, _("Sales tax removed. %s", note))
         else:
-            self._certcapture_set_fiscal_position(default, applied=False)
+            self._certcapture_set_fiscal_position(default, False, values)
             sync._note(self, _("Sales tax applies again. %s", note))
 
-    def _certcapture_status(self):
-        """(status, certificate, message) of the order's ship-to state."""
-        self.ensure_one()
-        partner = self.partner_id.commercial_partner_id
-        state = self.partner_shipping_id.state_id
-        country = self.partner_shipping_id.country_id or state.country_id
+    @api.model
+    def _certcapture_status(self, subject):
+        """(status, certificate, message) of the subject's ship-to state."""
+        partner, state = subject.partner, subject.state
+        country = subject.shipping.country_id or state.country_id
         no_certificate = self.env["certcapture.certificate"]
         if country and country.code != COUNTRY_CODE:
             return (
@@ -351,26 +553,27 @@ class SaleOrder(models.Model):
                 ),
             )
         try:
-            sync = self.env["certcapture.sync"].with_context(certcapture_served=self)
-            status, certificate = sync._exemption_status(partner, self.company_id, state)
+            status, certificate = self.env["certcapture.sync"]._exemption_status(
+                partner, subject.company, state
+            )
         except CertCaptureUserError as error:
             return "error", no_certificate, error.args[0]
         if status != "exempt":
-            status = self._certcapture_missing_kind(partner, state)
+            status = self._certcapture_missing_kind(partner, state, subject.company)
         return status, certificate, False
 
-    def _certcapture_missing_kind(self, partner, state):
+    @api.model
+    def _certcapture_missing_kind(self, partner, state, company):
         """Tell a missing certificate from an expired one or an open request."""
-        self.ensure_one()
         open_request = partner.sudo().certcapture_request_ids.filtered(
             lambda request: request.state != "completed"
-            and request.company_id == self.company_id
+            and request.company_id == company
             and state in request.exposure_zone_ids.state_id
         )
         if open_request:
             return "pending"
         if partner.sudo().certcapture_certificate_ids.filtered(
-            lambda c: c.state_id == state and c.company_id == self.company_id
+            lambda c: c.state_id == state and c.company_id == company
         ):
             return "expired"
         return "missing"

@@ -268,3 +268,72 @@ class TestTaxEffectOnUpdate(TaxCase):
         saved = order.web_save({"client_order_ref": "PO-9"}, spec)[0]
         self.assertEqual(saved["certcapture_status"], "exempt")
         self.assertEqual(saved["order_line"][0]["tax_id"], [], saved)
+
+
+@tagged("post_install", "-at_install")
+class TestCheckCost(TaxCase):
+    """What a check costs in steady state: the order is decided before it is
+    created, a check that finds nothing new writes once and logs nothing."""
+
+    def spy(self, method):
+        """Calls of a sale.order method, still doing what they do."""
+        calls = []
+        original = getattr(type(self.env["sale.order"]), method)
+
+        def recorded(records, *args, **kwargs):
+            calls.append((records.ids, args))
+            return original(records, *args, **kwargs)
+
+        self.patch(type(self.env["sale.order"]), method, recorded)
+        return calls
+
+    def test_a_covered_order_is_created_untaxed_without_a_second_write(self):
+        self.certificate_on_file()
+        self.create_order()  # fills the status cache
+        writes = self.spy("_certcapture_write")
+        recomputed = self.spy("_recompute_taxes")
+        order = self.create_order()
+        self.assertEqual(order.certcapture_status, "exempt")
+        self.assertEqual(order.fiscal_position_id, self.exempt_position)
+        self.assertTrue(order.certcapture_fiscal_position_applied)
+        self.assertFalse(self.taxes(order))
+        self.assertIn("WA-RESALE-9", order.certcapture_tax_note)
+        self.assertEqual(writes, [], "decided before the order was created")
+        self.assertEqual(recomputed, [], "the lines were taxed right the first time")
+        self.assertEqual(
+            order.message_ids.mapped("body"),
+            order.message_ids.filtered(lambda m: "Sales Order created" in str(m.body)).mapped(
+                "body"
+            ),
+            "nothing but Odoo's own creation message",
+        )
+
+    def test_a_check_that_finds_nothing_new_writes_one_small_write_and_no_note(self):
+        self.certificate_on_file()
+        order = self.create_order()
+        messages = len(order.message_ids)
+        writes = self.spy("_certcapture_write")
+        recomputed = self.spy("_recompute_taxes")
+        order._certcapture_check()
+        self.assertEqual(len(writes), 1, writes)
+        self.assertEqual(list(writes[0][1][0]), ["certcapture_checked_at"])
+        self.assertEqual(recomputed, [])
+        self.assertEqual(len(order.message_ids), messages, "no note when nothing changed")
+
+    def test_a_first_answer_that_needs_the_user_is_noted_a_change_too(self):
+        order = self.create_order()
+        self.assertLogged(order, "Certificate missing")
+        self.certificate_on_file()
+        self.assertEqual(order.certcapture_status, "exempt")
+        self.assertLogged(order, "Certificate on file")
+        self.assertLogged(order, "Sales tax removed")
+
+    def test_the_calls_made_before_the_order_existed_are_logged_for_it(self):
+        self.company.certcapture_status_cache_minutes = 0
+        self.certificate_on_file()
+        order = self.create_order()
+        logs = self.env["certcapture.api.log"].search(
+            [("res_model", "=", "sale.order"), ("res_id", "=", order.id)]
+        )
+        self.assertTrue(logs, "the status call is in the order's request log")
+        self.assertIn("/certificates/US/WA", " ".join(logs.mapped("path")))

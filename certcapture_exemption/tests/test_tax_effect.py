@@ -312,6 +312,7 @@ class TestCheckCost(TaxCase):
         self.certificate_on_file()
         order = self.create_order()
         messages = len(order.message_ids)
+        order.certcapture_checked_at = order.certcapture_checked_at - timedelta(hours=1)
         writes = self.spy("_certcapture_write")
         recomputed = self.spy("_recompute_taxes")
         order._certcapture_check()

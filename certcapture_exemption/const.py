@@ -55,7 +55,12 @@ EXPIRING_SOON_DAYS = 30
 # How long the calls made while a person waits (a save, a button) may take
 # in all, by default; what does not fit is left to the scheduled jobs.
 DEFAULT_TIME_BUDGET_SECONDS = 10.0
-PULL_BATCH_SIZE = 50
+# The pull lists this many changed certificates per page (one call, one
+# commit), and downloads this many waiting files per run of a job, on this
+# many threads (each with its own connection).
+PULL_BATCH_SIZE = 100
+DOWNLOAD_BATCH_SIZE = 100
+DOWNLOAD_WORKERS = 8
 RETRY_BATCH_SIZE = 50
 # A certificate the pull had to skip is tried again this many times.
 PULL_FAILURE_MAX_ATTEMPTS = 10

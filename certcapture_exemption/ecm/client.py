@@ -195,6 +195,16 @@ class EcmClient:
         """HTTP requests actually sent by this client, retries included."""
         return self._transport.request_count
 
+    @property
+    def deadline(self):
+        """When every request must be over (``time.monotonic()``), or None:
+        what ``time_budget`` sets, for a client working beside this one."""
+        return self._transport.deadline
+
+    @deadline.setter
+    def deadline(self, moment):
+        self._transport.deadline = moment
+
     @contextmanager
     def time_budget(self, seconds):
         """``with client.time_budget(10):`` every request sent inside, retries

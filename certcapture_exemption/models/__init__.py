@@ -1,5 +1,6 @@
 from . import certcapture_service
 from . import certcapture_sync
+from . import certcapture_sync_pull
 from . import certcapture_sync_portal
 from . import certcapture_sync_expiry
 from . import res_company

@@ -83,6 +83,9 @@ class CertCaptureCertificate(models.Model):
         "Certificate PDF", attachment=True, groups="base.group_user,base.group_portal"
     )
     pdf_filename = fields.Char()
+    # Listed by the pull, its file not downloaded yet: the download step's
+    # work queue (certcapture.sync._claim_waiting_files).
+    pdf_waiting = fields.Boolean("File Waiting", readonly=True, copy=False, index=True)
     remote_modified_date = fields.Datetime("Modified in CertCapture", readonly=True)
     # A certificate typed in Odoo goes to CertCapture (certcapture.sync's job),
     # so that CertCapture's exemption status covers it.

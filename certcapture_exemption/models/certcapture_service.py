@@ -11,7 +11,9 @@ records and get back records or results, never a client.
 """
 
 import logging
+import queue
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from odoo import _, api, http, models
@@ -119,6 +121,54 @@ class CertCaptureService(models.AbstractModel):
                     client.close()
         finally:
             self._log_calls(company, calls)
+
+    @api.model
+    def _concurrently(self, company, client, items, call, workers):
+        """``call(a_client, item)`` for every item, on up to ``workers``
+        threads; returns, in the items' order, what each call returned or the
+        exception it raised (the caller decides what is whose fault).
+
+        ``client`` is the session's; the other threads get clients of their
+        own from the seam (one HTTP connection pool each), with the session's
+        company id, deadline and request log. The threads only make HTTP
+        calls: the ORM and the cursor stay in this thread."""
+        items = list(items)
+
+        def outcome(worker, item):
+            try:
+                return call(worker, item)
+            except (
+                Exception
+            ) as error:  # handed back to the caller, who raises what is not an item's
+                return error
+
+        workers = max(1, min(workers, len(items)))
+        if workers == 1:
+            return [outcome(client, item) for item in items]
+        extra = []
+        try:
+            for _index in range(workers - 1):
+                worker = self._make_client(company.sudo())
+                worker.company_id = client.company_id
+                worker.deadline = client.deadline
+                worker.on_request = client.on_request
+                extra.append(worker)
+            idle = queue.SimpleQueue()
+            for worker in (client, *extra):
+                idle.put(worker)
+
+            def run(item):
+                worker = idle.get()
+                try:
+                    return outcome(worker, item)
+                finally:
+                    idle.put(worker)
+
+            with ThreadPoolExecutor(workers, thread_name_prefix="certcapture") as pool:
+                return list(pool.map(run, items))
+        finally:
+            for worker in extra:
+                worker.close()
 
     @api.model
     def _log_calls(self, company, calls):

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 from odoo import _, api, fields, models
 from psycopg2.errors import UniqueViolation
@@ -21,8 +21,6 @@ from psycopg2.errors import UniqueViolation
 from .. import ecm
 from ..const import (
     FOLLOW_REQUEST_DAYS,
-    PULL_BATCH_SIZE,
-    PULL_FAILURE_MAX_ATTEMPTS,
     RETRY_BATCH_SIZE,
     RETRY_MAX_AGE_DAYS,
 )
@@ -177,9 +175,7 @@ class CertCaptureSync(models.AbstractModel):
         if answer.certificate and not self._pull_running(company):
             # The answer's certificate, linked to the order; its PDF comes
             # with the pull. Left to the pull while one is running.
-            certificate = self._upsert_certificate(
-                answer.certificate, partner, company, on_conflict="skip", from_status=True
-            )
+            certificate = self._record_answer_certificate(answer.certificate, partner, company)
         status = "exempt" if answer.is_exempt else "missing"
         cache._store(partner, company, state, status, certificate)
         return status, certificate
@@ -187,25 +183,39 @@ class CertCaptureSync(models.AbstractModel):
     # ------------------------------------------------------------- certificates
 
     @api.model
-    def _certificate_values(self, api_certificate, with_po_numbers=True):
-        zone = api_certificate.exposure_zone
+    def _zone_and_state(self, api_certificate, lookups=None):
+        """The exposure zone record and the state of an API certificate;
+        ``lookups`` (see _page_lookups) saves the queries for a whole page."""
         zone_record = self.env["certcapture.exposure.zone"].sudo()
         state = self.env["res.country.state"]
-        if zone:
-            zone_record = zone_record.search([("certcapture_id", "=", zone.id)], limit=1)
-            state = zone_record.state_id or state.search(
-                [("code", "=", zone.region), ("country_id.code", "=", zone.country or "US")],
-                limit=1,
-            )
+        zone = api_certificate.exposure_zone
+        if not zone:
+            return zone_record, state
+        if lookups is None:
+            lookups = self._page_lookups([api_certificate])
+        zone_record = lookups["zones"].get(zone.id, zone_record)
+        state = zone_record.state_id or lookups["states"].get(
+            (zone.country or "US", zone.region), state
+        )
+        return zone_record, state
+
+    @api.model
+    def _certificate_values(self, api_certificate, with_po_numbers=True, lookups=None):
+        zone_record, state = self._zone_and_state(api_certificate, lookups)
+        if lookups is None:
+            lookups = {"reasons": {}}
+        api_reason = api_certificate.exemption_reason
+        reason = (
+            lookups["reasons"].get(api_reason.id)
+            if api_reason and api_reason.id in lookups["reasons"]
+            else self.env["certcapture.exemption.reason"].sudo()._from_api(api_reason)
+        )
         return {
             "certcapture_id": api_certificate.id,
             "source": "pulled",
             "state_id": state.id,
             "exposure_zone_id": zone_record.id,
-            "exemption_reason_id": self.env["certcapture.exemption.reason"]
-            .sudo()
-            ._from_api(api_certificate.exemption_reason)
-            .id,
+            "exemption_reason_id": reason.id,
             "exemption_number": api_certificate.exemption_number,
             "signed_date": api_certificate.signed_date,
             "expiration_date": api_certificate.expiration_date,
@@ -226,23 +236,22 @@ class CertCaptureSync(models.AbstractModel):
         }
 
     @api.model
-    def _upsert_certificate(
-        self, api_certificate, partner, company, pdf=None, on_conflict="raise", from_status=False
-    ):
-        """Create or update the record of a CertCapture certificate.
+    def _record_answer_certificate(self, api_certificate, partner, company):
+        """The record of the certificate an exemption status answer names:
+        updated where it differs (its file and purchase orders come with the
+        pull), created when missing (its file then waits for the download
+        step).
 
-        Two transactions may insert the same certificate at once (an order
-        check and a pull): the second one hits the unique index. With
-        ``on_conflict="skip"`` it then returns an empty recordset (the other
-        transaction holds the record); with "raise" the error propagates."""
+        Two transactions may insert the same certificate at once (two order
+        checks): the second one hits the unique index and returns an empty
+        recordset, the other transaction holding the record."""
         certificates = self.env["certcapture.certificate"].sudo().with_company(company)
-        values = self._certificate_values(api_certificate, with_po_numbers=not from_status)
-        if pdf:
-            values["pdf"] = base64.b64encode(pdf)
-            values["pdf_filename"] = (
-                api_certificate.filename or f"certificate-{api_certificate.id}.pdf"
-            )
-        record = certificates.with_context(active_test=False).search(
+        # The status answer has no purchase orders: they must not be erased.
+        values = self._certificate_values(api_certificate, with_po_numbers=False)
+        # Nor is the record pulled by it: its modification date stays the
+        # pull's, for the pull to take the whole certificate in when it changed.
+        del values["remote_modified_date"]
+        record = certificates.with_context(active_test=False, bin_size=True).search(
             [
                 ("company_id", "=", company.id),
                 ("certcapture_id", "=", api_certificate.id),
@@ -251,16 +260,27 @@ class CertCaptureSync(models.AbstractModel):
             limit=1,
         )
         if record:
-            record.write(values)
+            # Only what changed: a record unchanged is not written (nor locked).
+            changed = {
+                name: value
+                for name, value in values.items()
+                if (record[name].id if record._fields[name].type == "many2one" else record[name])
+                != (value or False)
+            }
+            if changed:
+                record.write(changed)
             return record
         try:
             with self.env.cr.savepoint():
                 return certificates.create(
-                    {**values, "partner_id": partner.id, "company_id": company.id}
+                    {
+                        **values,
+                        "partner_id": partner.id,
+                        "company_id": company.id,
+                        "pdf_waiting": bool(api_certificate.document_exists),
+                    }
                 )
         except UniqueViolation:
-            if on_conflict != "skip":
-                raise
             _logger.info(
                 "CertCapture certificate %s of partner %s is being recorded by another "
                 "transaction: left to it",
@@ -270,88 +290,27 @@ class CertCaptureSync(models.AbstractModel):
             return certificates.browse()
 
     @api.model
-    def _ingest(self, client, api_certificate, company, partners=None):
-        """Bring one API certificate in; returns the partners it touched.
-
-        ``partners`` defaults to the certificate's customers, matched on the
-        customer code: a code nobody has is logged and skipped, never turned
-        into a new partner."""
-        Partner = self.env["res.partner"].sudo()
-        if partners is None:
-            codes = [customer.customer_code for customer in api_certificate.customers]
-            partners = (
-                Partner.search([("certcapture_customer_code", "in", codes)]) if codes else Partner
-            )
-            unknown = set(codes) - set(partners.mapped("certcapture_customer_code"))
-            if unknown:
-                _logger.info(
-                    "CertCapture certificate %s skipped for unknown customer code(s) %s",
-                    api_certificate.id,
-                    ", ".join(sorted(unknown)),
-                )
-        if not partners:
-            return Partner
-        existing = {
-            record.partner_id: record
-            for record in self.env["certcapture.certificate"]
-            .sudo()
-            .with_context(active_test=False)
-            .search(
-                [
-                    ("company_id", "=", company.id),
-                    ("certcapture_id", "=", api_certificate.id),
-                    ("partner_id", "in", partners.ids),
-                ]
-            )
-        }
-        modified = naive_utc(api_certificate.modified_date)
-
-        def already_pulled(record):
-            return (
-                record
-                and record.remote_modified_date == modified
-                and (record.pdf or not api_certificate.document_exists)
-            )
-
-        stale = [partner for partner in partners if not already_pulled(existing.get(partner))]
-        if not stale:
-            return Partner  # pulled before and unchanged since
-        pdf = None
-        if api_certificate.document_exists:
-            pdf = client.download_certificate_pdf(api_certificate.id)
-        changed = Partner
-        for partner in stale:
-            record = self._upsert_certificate(api_certificate, partner, company, pdf=pdf)
-            changed |= partner
-            self._note(
-                partner,
-                _(
-                    "Exemption certificate received from CertCapture: %(state)s, number "
-                    "%(number)s, signed %(signed)s, expires %(expires)s.",
-                    state=record.state_id.name or record.exposure_zone_id.name or "-",
-                    number=record.exemption_number or "-",
-                    signed=record.signed_date or "-",
-                    expires=record.expiration_date or "-",
-                ),
-            )
-        self._certificates_changed(changed, company)
-        return changed
-
-    @api.model
     def _certificates_changed(self, partners, company):
         """Certificates of these customers arrived or changed: their exemption
         number and reason follow the best one, their cached statuses and open
         requests are settled."""
-        for partner in partners.sudo().with_company(company):
+        # The note that a certificate arrived names its number: the change of
+        # the customer's number is not tracked in a second message.
+        for partner in partners.sudo().with_company(company).with_context(mail_notrack=True):
             best = partner._certcapture_best_certificate()
             if best.source != "pulled":
                 continue
             values = {}
-            if best.exemption_number:
+            if best.exemption_number and best.exemption_number != (
+                partner.certcapture_exemption_number
+            ):
                 values["certcapture_exemption_number"] = best.exemption_number
-            if best.exemption_reason_id:
+            if best.exemption_reason_id and (
+                best.exemption_reason_id != partner.certcapture_exemption_reason_id
+            ):
                 values["certcapture_exemption_reason_id"] = best.exemption_reason_id.id
-            partner.write(values)
+            if values:
+                partner.write(values)
         self.env["certcapture.status.cache"].sudo()._invalidate(partners)
         self._complete_requests(partners, company)
         self._recheck_open_orders(partners, company)
@@ -422,69 +381,6 @@ class CertCaptureSync(models.AbstractModel):
         return self.env.cr.fetchone()[0]
 
     @api.model
-    def _pull_company_batch(self, company, batch_size=PULL_BATCH_SIZE):
-        """Pull the next batch of certificates changed since the company's
-        watermark. Returns (certificates processed, whether more remain).
-
-        The watermark only moves once the whole batch is in, and a batch never
-        ends between two certificates of the same modification time, so a
-        failure or a restart resumes exactly where the last success ended. A
-        certificate that cannot be brought in (its file, its data) is recorded
-        as a pull failure and skipped; it does not hold the others back."""
-        company = company.sudo()
-        batch, more, unreadable = [], False, []
-        watermark = company.certcapture_pull_watermark
-        since = datetime.fromisoformat(watermark) if watermark else None
-        # AvaTax stamps to the 100 ns, Python and the filter to the
-        # microsecond: the certificates of the watermark's microsecond come
-        # back once more. Those already taken in are known by id and skipped,
-        # so that nothing is taken twice and nothing of that moment is lost.
-        seen = {int(i) for i in (company.certcapture_pull_watermark_ids or "").split(",") if i}
-        with self._service()._session(company) as client:
-            for api_certificate in client.iter_certificates_changed_since(
-                since,
-                page_size=batch_size,
-                on_unreadable=lambda raw, error: unreadable.append((raw, error)),
-            ):
-                if api_certificate.id in seen and api_certificate.modified_date == since:
-                    continue
-                if len(batch) >= batch_size and (
-                    api_certificate.modified_date != batch[-1].modified_date
-                ):
-                    more = True
-                    break
-                batch.append(api_certificate)
-            for raw, error in unreadable:
-                self._record_pull_failure(company, raw, error)
-            for api_certificate in batch:
-                self._ingest_or_record(client, api_certificate, company)
-        if batch and batch[-1].modified_date:
-            last = batch[-1].modified_date
-            at_last = {c.id for c in batch if c.modified_date == last}
-            if last == since:
-                at_last |= seen
-            company.write(
-                {
-                    "certcapture_pull_watermark": last.isoformat(),
-                    "certcapture_pull_watermark_ids": ",".join(map(str, sorted(at_last))),
-                }
-            )
-        return len(batch) + len(unreadable), more
-
-    @api.model
-    def _ingest_or_record(self, client, api_certificate, company):
-        """Ingest one certificate; a fault of its own is recorded, not raised.
-        Returns whether it came in."""
-        try:
-            with self.env.cr.savepoint():
-                self._ingest(client, api_certificate, company)
-        except ITEM_FAULTS as error:
-            self._record_pull_failure(company, api_certificate, error)
-            return False
-        self._resolve_pull_failure(company, api_certificate.id)
-        return True
-
-    @api.model
     def _record_pull_failure(self, company, api_certificate, error):
         """Remember a certificate that could not be pulled (an API object, or
         the raw JSON of one that could not be read)."""
@@ -519,95 +415,15 @@ class CertCaptureSync(models.AbstractModel):
             failures.create({**values, "company_id": company.id, "certcapture_id": certificate_id})
 
     @api.model
-    def _resolve_pull_failure(self, company, certificate_id):
+    def _resolve_pull_failures(self, company, certificate_ids):
+        """These certificates came in: their earlier failures are over."""
         self.env["certcapture.pull.failure"].sudo().search(
             [
                 ("company_id", "=", company.id),
-                ("certcapture_id", "=", certificate_id),
+                ("certcapture_id", "in", list(certificate_ids)),
                 ("state", "=", "open"),
             ]
         ).write({"state": "resolved"})
-
-    @api.model
-    def _retry_pull_failures(self, company, failures=None, limit=20):
-        """Try again the certificates earlier pulls had to skip."""
-        if failures is None:
-            failures = (
-                self.env["certcapture.pull.failure"]
-                .sudo()
-                .search(
-                    [
-                        ("company_id", "=", company.id),
-                        ("state", "=", "open"),
-                        ("attempts", "<", PULL_FAILURE_MAX_ATTEMPTS),
-                    ],
-                    limit=limit,
-                    order="last_attempt, id",
-                )
-            )
-        if not failures:
-            return 0
-        pulled = 0
-        with self._service()._session(company) as client:
-            for failure in failures.sudo():
-                try:
-                    api_certificate = client.get_certificate(failure.certcapture_id)
-                except ITEM_FAULTS as error:
-                    self._record_pull_failure(company, {"id": failure.certcapture_id}, error)
-                    continue
-                pulled += self._ingest_or_record(client, api_certificate, company)
-        return pulled
-
-    @api.model
-    def _pull_customer(self, partner, company):
-        """Bring in every certificate CertCapture holds for one customer;
-        returns the partners whose certificates changed, or None when another
-        pull of the company is running (it brings them in)."""
-        partner = partner.commercial_partner_id.sudo()
-        Partner = self.env["res.partner"].sudo()
-        if not partner.certcapture_customer_code:
-            return Partner
-        if not self._try_pull_lock(company):
-            return None
-        changed = Partner
-        with self._service()._session(company) as client:
-            certificates = self._for_customer(
-                client,
-                partner,
-                company,
-                lambda code: list(client.iter_customer_certificates(code)),
-            )
-            for api_certificate in certificates:
-                changed |= self._ingest(client, api_certificate, company, partners=partner)
-        return changed
-
-    @api.model
-    def _cron_pull_certificates(self, batch_size=PULL_BATCH_SIZE):
-        """Scheduled job: pull changed certificates for every company, follow
-        pending requests. One batch per company per call; Odoo's cron runner
-        commits after each call and calls again while progress remains."""
-        sync = self.with_context(**{JOB_CONTEXT_KEY: True})
-        done, more = 0, False
-        companies = sync.env["res.company"].sudo().search([("certcapture_enabled", "=", True)])
-        for company in companies:
-            if not sync._try_pull_lock(company):
-                _logger.info("CertCapture pull for company %s already running: skipped", company.id)
-                continue
-            try:
-                with sync.env.cr.savepoint():
-                    count, company_more = sync._pull_company_batch(company, batch_size)
-                    if not company_more:
-                        count += sync._retry_pull_failures(company)
-                        count += sync._push_manual_certificates(company=company)
-            except CertCaptureUserError as error:
-                _logger.warning("CertCapture pull for company %s failed: %s", company.id, error)
-                continue
-            done += count
-            more = more or company_more
-        sync._follow_pending_requests()
-        sync._reevaluate_lapsed_coverage()
-        sync.env["ir.cron"]._notify_progress(done=done, remaining=1 if more else 0)
-        return done
 
     # ------------------------------------------------------------- hand-entered
 

@@ -126,8 +126,10 @@ class TestPullFaults(FaultCase):
             ]
         )
         self.pull()
-        numbers = set(self.customer.certcapture_certificate_ids.mapped("exemption_number"))
-        self.assertEqual(numbers, {"GOOD-1", "GOOD-3"})
+        certificates = self.customer.certcapture_certificate_ids
+        with_file = set(certificates.filtered("pdf").mapped("exemption_number"))
+        self.assertEqual(with_file, {"GOOD-1", "GOOD-3"})
+        self.assertEqual(len(certificates), 3, "the bad one's record is in, without its file")
         failure = self.env["certcapture.pull.failure"].search([])
         self.assertEqual(failure.certcapture_id, bad["id"])
         self.assertTrue(failure.message)
@@ -135,10 +137,11 @@ class TestPullFaults(FaultCase):
         # Retried later, once the certificate can be read.
         self.sandbox.clear_faults()
         self.pull()
-        self.assertIn("BAD-2", self.customer.certcapture_certificate_ids.mapped("exemption_number"))
+        self.assertTrue(certificates.filtered(lambda c: c.exemption_number == "BAD-2").pdf)
+        self.assertEqual(len(self.customer.certcapture_certificate_ids), 3)
         self.assertEqual(failure.state, "resolved")
 
-    def test_a_server_error_mid_pull_keeps_the_watermark(self):
+    def test_a_server_error_on_the_files_leaves_them_waiting(self):
         self.sync_customer()
         for number in range(3):
             self.add_remote_certificate(exemption_number=f"N-{number}")
@@ -146,8 +149,26 @@ class TestPullFaults(FaultCase):
             rules=[{"method": "GET", "path": "/attachment", "status": 500, "times": 20}]
         )
         self.pull()
-        self.assertFalse(self.company.certcapture_pull_watermark)
+        certificates = self.customer.certcapture_certificate_ids
+        self.assertEqual(len(certificates), 3, "the listing went through")
+        self.assertTrue(self.company.certcapture_pull_watermark)
+        self.assertEqual(certificates.mapped("pdf_waiting"), [True] * 3, "the files wait")
         self.assertFalse(self.env["certcapture.pull.failure"].search([]), "not the item's fault")
+        self.sandbox.clear_faults()
+        self.pull()
+        self.assertTrue(all(certificates.mapped("pdf")))
+        self.assertFalse(any(certificates.mapped("pdf_waiting")))
+
+    def test_a_server_error_on_the_listing_keeps_the_watermark(self):
+        self.sync_customer()
+        for number in range(3):
+            self.add_remote_certificate(exemption_number=f"N-{number}")
+        self.sandbox.set_faults(
+            rules=[{"method": "GET", "path": r"/certificates$", "status": 500, "times": 20}]
+        )
+        self.pull()
+        self.assertFalse(self.company.certcapture_pull_watermark)
+        self.assertFalse(self.customer.certcapture_certificate_ids)
         self.sandbox.clear_faults()
         self.pull()
         self.assertEqual(len(self.customer.certcapture_certificate_ids), 3)
@@ -160,9 +181,9 @@ class TestPullFaults(FaultCase):
             type(self.env["certcapture.service"]), "_make_client", big_pdf_limit(1024)
         ):
             self.pull()
-        self.assertEqual(
-            self.customer.certcapture_certificate_ids.mapped("exemption_number"), ["FINE"]
-        )
+        certificates = self.customer.certcapture_certificate_ids
+        self.assertEqual(certificates.filtered("pdf").mapped("exemption_number"), ["FINE"])
+        self.assertEqual(len(certificates), 2, "the huge one's record, without its file")
         self.assertIn("larger than", self.env["certcapture.pull.failure"].search([]).message)
 
     def test_a_check_during_a_pull_leaves_the_certificate_to_the_pull(self):
@@ -193,9 +214,7 @@ class TestPullFaults(FaultCase):
         sync = self.env["certcapture.sync"]
         # As if the other transaction's row were not visible yet.
         with patch.object(certificates, "search", lambda self, *a, **k: self.browse()):
-            skipped = sync._upsert_certificate(
-                api_certificate, self.customer, self.company, on_conflict="skip"
-            )
+            skipped = sync._record_answer_certificate(api_certificate, self.customer, self.company)
         self.assertFalse(skipped)
         self.assertEqual(len(self.customer.certcapture_certificate_ids), 1)
 

@@ -76,13 +76,17 @@ class TestPull(CertCaptureCase):
         self.add_remote_certificate()
         self.sandbox.set_faults(non_pdf_attachment=True)
         self.pull()
-        self.assertFalse(self.customer.certcapture_certificate_ids)
+        certificate = self.customer.certcapture_certificate_ids
+        self.assertTrue(certificate, "CertCapture's record is in")
+        self.assertFalse(certificate.pdf, "its file is not")
+        self.assertFalse(certificate.pdf_waiting, "a failure, not a file still to download")
         failure = self.env["certcapture.pull.failure"].search([])
         self.assertIn("not a PDF", failure.message)
         self.assertTrue(self.company.certcapture_pull_watermark, "the others go on")
         self.sandbox.clear_faults()
         self.assertEqual(self.pull(), 1, "the failure is retried")
-        self.assertTrue(self.customer.certcapture_certificate_ids.pdf)
+        self.assertTrue(certificate.pdf)
+        self.assertEqual(len(self.customer.certcapture_certificate_ids), 1)
         self.assertEqual(failure.state, "resolved")
 
     def test_batches_resume_where_they_stopped(self):

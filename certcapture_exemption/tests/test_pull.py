@@ -1,3 +1,5 @@
+import threading
+import time
 from datetime import date, timedelta
 from unittest.mock import patch
 
@@ -144,3 +146,159 @@ class TestPull(CertCaptureCase):
         with sql_db.db_connect("postgres").cursor() as other:
             other.execute("SELECT pg_advisory_xact_lock(%s, %s)", lock)
             self.assertFalse(self.env["certcapture.sync"]._pull_running(self.company))
+
+
+@tagged("post_install", "-at_install")
+class TestPullShape(CertCaptureCase):
+    """How the pull spends queries, calls and threads: a page costs the same
+    number of queries whatever its size, files are downloaded on threads
+    once each, and a claimed file is never taken by a second worker."""
+
+    def customers(self, count):
+        partners = self.env["res.partner"].create(
+            [
+                {
+                    "name": f"Shape customer {number}",
+                    "is_company": True,
+                    "street": "1 Main St",
+                    "city": "Seattle",
+                    "zip": "98101",
+                    "state_id": self.washington.id,
+                    "country_id": self.us.id,
+                    "certcapture_exemption_number": f"S-{number}",
+                    "ref": f"SHAPE-{number}",
+                }
+                for number in range(count)
+            ]
+        )
+        for partner in partners:
+            self.sync_customer(partner)
+        return partners
+
+    def listed_page(self, partners):
+        """A page of one new certificate per customer, as the pull lists it."""
+        for partner in partners:
+            self.add_remote_certificate(partner, exemption_number=f"{partner.ref}-1")
+        codes = set(partners.mapped("certcapture_customer_code"))
+        with self.env["certcapture.service"]._session(self.company) as client:
+            return [
+                certificate
+                for certificate in client.iter_certificates_changed_since(None, page_size=100)
+                if certificate.customers[0].customer_code in codes
+            ]
+
+    def queries_to_ingest(self, page):
+        sync = self.env["certcapture.sync"]
+        self.env.flush_all()
+        before = sql_db.sql_counter
+        with self.env["certcapture.service"]._session(self.company) as client:
+            sync._ingest_page(client, page, self.company, defer_files=True)
+        self.env.flush_all()
+        return sql_db.sql_counter - before
+
+    def test_a_page_costs_the_same_queries_for_5_or_35_certificates(self):
+        partners = self.customers(42)
+        self.queries_to_ingest(self.listed_page(partners[:2]))  # Odoo's caches warmed
+        small = self.listed_page(partners[2:7])
+        self.assertEqual(len(small), 5)
+        small_queries = self.queries_to_ingest(small)
+        large = self.listed_page(partners[7:])
+        self.assertEqual(len(large), 35)
+        self.assertEqual(small_queries, self.queries_to_ingest(large))
+        waiting = self.env["certcapture.certificate"].search([("pdf_waiting", "=", True)])
+        self.assertEqual(len(waiting), 42, "records in, files waiting")
+
+    def test_files_are_downloaded_on_threads_once_each(self):
+        partners = self.customers(12)
+        for partner in partners:
+            self.add_remote_certificate(partner)
+        threads = set()
+        real = ecm.EcmClient.download_certificate_pdf
+
+        def download(client, certificate_id):
+            threads.add(threading.get_ident())
+            time.sleep(0.02)  # long enough for the others to start
+            return real(client, certificate_id)
+
+        self.sandbox.clear_requests()
+        with patch.object(ecm.EcmClient, "download_certificate_pdf", download):
+            self.env["certcapture.sync"]._cron_pull_certificates()
+        certificates = self.env["certcapture.certificate"].search(
+            [("partner_id", "in", partners.ids)]
+        )
+        self.assertEqual(len(certificates), 12)
+        self.assertTrue(all(certificates.mapped("pdf")))
+        self.assertGreater(len(threads), 1, "downloads overlap")
+        downloads = [call for call in self.api_calls("GET") if call[1].endswith("/attachment")]
+        self.assertEqual(len(downloads), 12, "one download per certificate")
+        logged = self.env["certcapture.api.log"].search([("path", "like", "%/attachment")])
+        self.assertEqual(len(logged), 12, "every thread's calls are in the request log")
+
+    def test_a_check_does_not_write_an_unchanged_certificate(self):
+        self.sync_customer()
+        self.add_remote_certificate()
+        self.env["certcapture.sync"]._cron_pull_certificates()
+        certificate = self.customer.certcapture_certificate_ids
+        self.company.certcapture_status_cache_minutes = 0
+        with patch.object(type(certificate), "write") as write:
+            order = self.create_order()
+        self.assertEqual(order.certcapture_certificate_id, certificate)
+        write.assert_not_called()
+
+
+@tagged("post_install", "-at_install")
+class TestPullWorkers(CertCaptureCase):
+    """Two cron workers downloading files at once, each in its own
+    transaction, as Odoo's cron threads run them: data committed for real in
+    cursors of their own (the test's transaction cannot be seen by them), and
+    removed afterwards."""
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            partner = env["res.partner"].create({"name": "Workers test customer"})
+            self.certificate_ids = (
+                env["certcapture.certificate"]
+                .sudo()
+                .create(
+                    [
+                        {
+                            "partner_id": partner.id,
+                            "company_id": self.company.id,
+                            "certcapture_id": 990000 + number,
+                            "source": "pulled",
+                            "pdf_waiting": True,
+                        }
+                        for number in range(6)
+                    ]
+                )
+                .ids
+            )
+            self.partner_id = partner.id
+        self.addCleanup(self.remove_committed)
+
+    def remove_committed(self):
+        with self.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            env["certcapture.certificate"].sudo().browse(self.certificate_ids).unlink()
+            env["res.partner"].browse(self.partner_id).unlink()
+
+    def test_two_workers_never_claim_the_same_file(self):
+        with self.registry.cursor() as first_cr, self.registry.cursor() as second_cr:
+            first = self.env(cr=first_cr)["certcapture.sync"]
+            second = self.env(cr=second_cr)["certcapture.sync"]
+            company = self.company.with_env(first.env)
+            claimed_first = first._claim_waiting_files(company, 4)
+            started = time.monotonic()
+            claimed_second = second._claim_waiting_files(company.with_env(second.env), 4)
+            self.assertLess(time.monotonic() - started, 1.0, "skipped, not waited for")
+            self.assertEqual(len(claimed_first), 4)
+            self.assertEqual(len(claimed_second), 2, "only what the first does not hold")
+            self.assertFalse(set(claimed_first.ids) & set(claimed_second.ids))
+            self.assertEqual(
+                set(claimed_first.ids) | set(claimed_second.ids), set(self.certificate_ids)
+            )
+            first_cr.rollback()  # the first worker dies: its files wait again
+            third = second._claim_waiting_files(company.with_env(second.env), 10)
+            self.assertEqual(len(third), 6, "the same transaction holds its own claims too")

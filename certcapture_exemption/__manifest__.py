@@ -1,7 +1,7 @@
 {
     "name": "CertCapture Exemption Certificates",
     "summary": "Collect and check US sales tax exemption certificates with Avalara CertCapture",
-    "version": "18.0.2.0.0",
+    "version": "18.0.2.1.0",
     "category": "Sales",
     "license": "LGPL-3",
     "author": "CertCapture Exemption Developers",

@@ -173,7 +173,7 @@ def test_every_request_carries_auth_headers_and_timeouts():
     headers = call.kwargs["headers"]
     assert headers["Accept"] == "application/json"
     assert headers["X-Avalara-Client"] == (
-        f"certcapture_exemption; 18.0.2.0.0; requests; {requests.__version__}; "
+        f"certcapture_exemption; 18.0.2.1.0; requests; {requests.__version__}; "
         f"{socket.gethostname()}"
     )
 

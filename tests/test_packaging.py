@@ -20,7 +20,7 @@ MANIFEST = ast.literal_eval((ADDON / "__manifest__.py").read_text())
 
 
 def test_manifest_is_what_apps_needs():
-    assert MANIFEST["version"] == "18.0.2.0.0"
+    assert MANIFEST["version"] == "18.0.2.1.0"
     assert MANIFEST["license"] == "LGPL-3"
     assert MANIFEST["category"] == "Sales"
     assert set(MANIFEST["depends"]) == {
@@ -97,7 +97,7 @@ def sandbox_wheel(tmp_path_factory):
 
 
 def test_addon_wheel_carries_the_addon_under_odoo_addons(addon_wheel):
-    assert addon_wheel.name.startswith("odoo_addon_certcapture_exemption-18.0.2.0.0")
+    assert addon_wheel.name.startswith("odoo_addon_certcapture_exemption-18.0.2.1.0")
     names = set(zipfile.ZipFile(addon_wheel).namelist())
     for expected in (
         "odoo/addons/certcapture_exemption/__manifest__.py",

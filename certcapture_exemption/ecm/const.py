@@ -17,7 +17,7 @@ DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_BACKOFF_CAP = 8.0
 DEFAULT_MAX_PDF_BYTES = 10 * 1024 * 1024
 DEFAULT_APP_NAME = "certcapture_exemption"
-DEFAULT_APP_VERSION = "18.0.2.0.0"
+DEFAULT_APP_VERSION = "18.0.2.1.0"
 #: A server asking to wait longer than this is waited for this long only: a
 #: user or a cron job is waiting behind the call.
 RETRY_AFTER_CAP = 60.0

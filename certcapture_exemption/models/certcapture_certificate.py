@@ -85,7 +85,7 @@ class CertCaptureCertificate(models.Model):
     pdf_filename = fields.Char()
     # Listed by the pull, its file not downloaded yet: the download step's
     # work queue (certcapture.sync._claim_waiting_files).
-    pdf_waiting = fields.Boolean("File Waiting", readonly=True, copy=False, index=True)
+    pdf_waiting = fields.Boolean("File Waiting", readonly=True, copy=False)
     remote_modified_date = fields.Datetime("Modified in CertCapture", readonly=True)
     # A certificate typed in Odoo goes to CertCapture (certcapture.sync's job),
     # so that CertCapture's exemption status covers it.
@@ -196,6 +196,13 @@ class CertCaptureCertificate(models.Model):
             CREATE UNIQUE INDEX IF NOT EXISTS certcapture_certificate_remote_unique
                 ON certcapture_certificate (company_id, certcapture_id, partner_id)
              WHERE certcapture_id <> 0
+        """)
+        # The download step's queue: the few waiting files among many
+        # certificates, found (and claimed in id order) without a scan.
+        self.env.cr.execute("""
+            CREATE INDEX IF NOT EXISTS certcapture_certificate_pdf_waiting_index
+                ON certcapture_certificate (company_id, id)
+             WHERE pdf_waiting
         """)
 
     @api.depends("state_id", "exemption_number", "exposure_zone_id")

@@ -280,10 +280,12 @@ class CertCaptureSync(models.AbstractModel):
         )
 
     @api.model
-    def _waiting_files(self, company):
+    def _files_waiting(self, company):
+        """Whether files of the company still wait (claimed by others or not)."""
         self.env["certcapture.certificate"].flush_model(["pdf_waiting", "company_id"])
         self.env.cr.execute(
-            "SELECT count(*) FROM certcapture_certificate WHERE company_id = %s AND pdf_waiting",
+            """SELECT EXISTS (SELECT 1 FROM certcapture_certificate
+                               WHERE company_id = %s AND pdf_waiting)""",
             (company.id,),
         )
         return self.env.cr.fetchone()[0]
@@ -511,7 +513,7 @@ class CertCaptureSync(models.AbstractModel):
         except CertCaptureUserError as error:
             _logger.warning("CertCapture files of company %s failed: %s", company.id, error)
             return 0, False
-        return count, bool(count) and self._waiting_files(company) > 0
+        return count, bool(count) and self._files_waiting(company)
 
     @api.model
     def _finish_company_pull(self, company):

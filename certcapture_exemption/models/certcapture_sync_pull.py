@@ -484,8 +484,10 @@ class CertCaptureSync(models.AbstractModel):
         if more and download_job:
             # Another worker shares the files while this one lists.
             download_job._trigger()
-        sync._follow_pending_requests()
-        sync._reevaluate_lapsed_coverage()
+        if not more:
+            # Once per run, not once per page of a long pull.
+            sync._follow_pending_requests()
+            sync._reevaluate_lapsed_coverage()
         sync.env["ir.cron"]._notify_progress(done=taken + files, remaining=1 if more else 0)
         return taken
 

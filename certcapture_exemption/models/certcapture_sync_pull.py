@@ -32,7 +32,7 @@ _logger = logging.getLogger(__name__)
 
 
 class CertCaptureSync(models.AbstractModel):
-    _inherit = "certcapture.sync"
+    _inherit = "certcapture.sync"  # pylint: disable=consider-merging-classes-inherited
 
     # ------------------------------------------------------------- a page
 

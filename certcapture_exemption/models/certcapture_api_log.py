@@ -24,7 +24,7 @@ class CertCaptureApiLog(models.Model):
     error_code = fields.Char()
     duration_ms = fields.Float("Round Trip (ms)", digits=(12, 1))
     attempt = fields.Integer(default=1)
-    ok = fields.Boolean("Succeeded", compute="_compute_ok", store=True)
+    ok = fields.Boolean("Succeeded", compute="_compute_ok", store=True, precompute=True)
     res_model = fields.Char("For Model")
     res_id = fields.Many2oneReference("For Record", model_field="res_model")
 

@@ -174,36 +174,33 @@ class CertCaptureService(models.AbstractModel):
     def _log_calls(self, company, calls):
         """The session's calls as request log lines, with the record they
         served (the ``certcapture_served`` context key: a record). Calls made
-        for a record that does not exist yet (an order being created) add their
-        lines' ids to the ``certcapture_log_ids`` context list instead, for the
-        record to take them once it exists."""
+        for a record that does not exist yet (an order being created) wait in
+        the ``certcapture_deferred_calls`` context list, as (company, calls),
+        for the record to log them once it exists."""
         if not calls:
             return
+        deferred = self.env.context.get("certcapture_deferred_calls")
+        if deferred is not None:
+            deferred.append((company, calls))
+            return
         served = self.env.context.get("certcapture_served")
-        logs = (
-            self.env["certcapture.api.log"]
-            .sudo()
-            .create(
-                [
-                    {
-                        "company_id": company.id,
-                        "user_id": self.env.uid,
-                        "method": call["method"],
-                        "path": call["path"],
-                        "status": call["status"] or 0,
-                        "error_code": call["error_code"],
-                        "duration_ms": call["duration_ms"],
-                        "attempt": call["attempt"],
-                        "res_model": served._name if served else False,
-                        "res_id": served.id if served else False,
-                    }
-                    for call in calls
-                ]
-            )
+        self.env["certcapture.api.log"].sudo().create(
+            [
+                {
+                    "company_id": company.id,
+                    "user_id": self.env.uid,
+                    "method": call["method"],
+                    "path": call["path"],
+                    "status": call["status"] or 0,
+                    "error_code": call["error_code"],
+                    "duration_ms": call["duration_ms"],
+                    "attempt": call["attempt"],
+                    "res_model": served._name if served else False,
+                    "res_id": served.id if served else False,
+                }
+                for call in calls
+            ]
         )
-        pending = self.env.context.get("certcapture_log_ids")
-        if pending is not None:
-            pending.extend(logs.ids)
 
     @api.model
     def _resolve_company_id(self, client, company):

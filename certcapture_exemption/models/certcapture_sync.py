@@ -201,15 +201,14 @@ class CertCaptureSync(models.AbstractModel):
 
     @api.model
     def _certificate_values(self, api_certificate, with_po_numbers=True, lookups=None):
-        zone_record, state = self._zone_and_state(api_certificate, lookups)
+        """The record values of an API certificate; ``lookups`` (see
+        _page_lookups) when it is one of a page."""
         if lookups is None:
-            lookups = {"reasons": {}}
+            lookups = self._page_lookups([api_certificate])
+        zone_record, state = self._zone_and_state(api_certificate, lookups)
         api_reason = api_certificate.exemption_reason
-        reason = (
-            lookups["reasons"].get(api_reason.id)
-            if api_reason and api_reason.id in lookups["reasons"]
-            else self.env["certcapture.exemption.reason"].sudo()._from_api(api_reason)
-        )
+        reason = lookups["reasons"].get(api_reason.id) if api_reason else None
+        reason = reason or self.env["certcapture.exemption.reason"]
         return {
             "certcapture_id": api_certificate.id,
             "source": "pulled",

@@ -47,11 +47,11 @@ class OrderSubject:
 @dataclass(frozen=True)
 class NewOrderDecision:
     """The check of an order decided before it was created: the values it is
-    created with (none when the check does not apply) and the request log
-    lines of the calls made for it, linked to it once it exists."""
+    created with (none when the check does not apply) and the CertCapture
+    calls made for it, logged once it exists."""
 
     values: dict
-    log_ids: list
+    calls: list
 
 
 class SaleOrder(models.Model):
@@ -229,16 +229,16 @@ class SaleOrder(models.Model):
                 return None
             if not subject.applies:
                 return NewOrderDecision({}, [])
-            log_ids = []
+            calls = []
             with self.env.cr.savepoint():
-                values = self.with_context(certcapture_log_ids=log_ids)._certcapture_check_values(
-                    subject
-                )
+                values = self.with_context(
+                    certcapture_deferred_calls=calls
+                )._certcapture_check_values(subject)
             position = subject.company._certcapture_exempt_fiscal_position()
             if values["certcapture_covering_certificate_id"] and position:
                 values["fiscal_position_id"] = position.id
                 values["certcapture_fiscal_position_applied"] = True
-            return NewOrderDecision(values, log_ids)
+            return NewOrderDecision(values, calls)
         except Exception:
             _logger.exception("CertCapture check before creating an order failed: done after")
             return None
@@ -248,7 +248,7 @@ class SaleOrder(models.Model):
         do (most have not: a covered order is done when it is created)."""
         self.ensure_one()
         return bool(
-            decision.log_ids
+            decision.calls
             or self.certcapture_covering_certificate_id.single_use
             or self.certcapture_status not in QUIET_STATUSES
         )
@@ -256,10 +256,9 @@ class SaleOrder(models.Model):
     def _certcapture_after_new(self, decision, interactive):
         """What a new order decided before it existed still needs."""
         self.ensure_one()
-        if decision.log_ids:
-            self.env["certcapture.api.log"].sudo().browse(decision.log_ids).write(
-                {"res_model": self._name, "res_id": self.id}
-            )
+        service = self.env["certcapture.service"].with_context(certcapture_served=self)
+        for company, calls in decision.calls:
+            service._log_calls(company, calls)
         covering = self.certcapture_covering_certificate_id
         if covering.single_use:
             covering.sudo().used_by_order_id = self

@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -390,26 +391,66 @@ def setup_addon(side, sandbox):
     side.code = code
 
 
-def query_kinds(side, runs=3):
-    """What SQL one order sends, by kind ("SELECT res_partner"), summed over
-    ``runs`` orders: Cursor.execute wrapped for that time only."""
+@contextmanager
+def tallied_queries():
+    """``with tallied_queries() as kinds:`` the SQL sent inside, counted by
+    kind ("SELECT res_partner"): Cursor.execute wrapped for that time only."""
     from odoo import sql_db
 
-    seen = Counter()
+    kinds = Counter()
+    lock = threading.Lock()
     original = sql_db.Cursor.execute
 
     def execute(cursor, query, params=None, log_exceptions=True):
         text = query.code if isinstance(query, sql_db.SQL) else str(query)
-        seen[classify(text)] += 1
+        with lock:
+            kinds[classify(text)] += 1
         return original(cursor, query, params, log_exceptions)
 
     sql_db.Cursor.execute = execute
     try:
-        for _ in range(runs):
-            side.order()
+        yield kinds
     finally:
         sql_db.Cursor.execute = original
-    return seen
+
+
+def query_kinds(side, runs=3):
+    """The SQL of ``runs`` orders, by kind."""
+    with tallied_queries() as kinds:
+        for _ in range(runs):
+            side.order()
+    return kinds
+
+
+def top_addon_functions(profiler, per, unit, limit=15):
+    """The add-on's functions by cumulative time, per ``unit`` (``per`` of them)."""
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    entries = [
+        (value[3], value[0], key)
+        for key, value in stats.stats.items()
+        if f"/{ADDON}/" in key[0] and "/tests/" not in key[0]
+    ]
+    lines = [f"add-on functions by cumulative time (profiled: {stats.total_tt:.1f} s in all):"]
+    for cumulative, calls, (filename, line, name) in sorted(entries, reverse=True)[:limit]:
+        short = filename.split(f"/{ADDON}/", 1)[1]
+        lines.append(
+            f"  {cumulative / per * 1000:7.2f} ms/{unit} {cumulative / stats.total_tt:5.1%} "
+            f"{calls / per:6.1f} calls/{unit}  {short}:{line} {name}"
+        )
+    return lines
+
+
+def count_pulled(db):
+    import odoo
+
+    with odoo.sql_db.db_connect(db).cursor() as cr:
+        cr.execute(
+            """SELECT count(*) FROM certcapture_certificate c
+                 JOIN res_partner p ON p.id = c.partner_id
+                WHERE p.certcapture_customer_code LIKE %s""",
+            [f"{PULL_CODE_PREFIX}%"],
+        )
+        return cr.fetchone()[0] or 1
 
 
 def classify(sql):
@@ -510,24 +551,12 @@ def profile_cached(plain, addon, args):
     addon.company.certcapture_status_cache_minutes = 60
     addon.cr.commit()
     addon.order()  # cache filled
-    profile = cProfile.Profile()
+    profiler = cProfile.Profile()
     for _ in range(args.orders):
-        addon.order(profile)
-    out = io.StringIO()
-    stats = pstats.Stats(profile, stream=out)
-    say(f"\nprofile of {args.orders} cached exempt orders (add-on functions by cumulative time):")
-    entries = [
-        (value[3], value[0], key)
-        for key, value in stats.stats.items()
-        if ADDON in key[0] and "/tests/" not in key[0]
-    ]
-    total = max(value[3] for value in stats.stats.values())
-    for cumulative, calls, (filename, line, name) in sorted(entries, reverse=True)[:15]:
-        short = filename.split(f"{ADDON}/", 1)[1]
-        say(
-            f"  {cumulative / args.orders * 1000:7.2f} ms/order {cumulative / total:5.1%} "
-            f"{calls / args.orders:6.1f} calls  {short}:{line} {name}"
-        )
+        addon.order(profiler)
+    say(f"\nprofile of {args.orders} cached exempt orders (slower: not a figure)")
+    for line in top_addon_functions(profiler, args.orders, "order"):
+        say(line)
     runs = 5
     kinds_plain = query_kinds(plain, runs)
     kinds_addon = query_kinds(addon, runs)
@@ -670,73 +699,76 @@ def bench_pull(odoo, sandbox, args):
         f"with {args.cron_workers} worker(s) in a child process; raw client pages of {page_size}"
     )
     rows = []
-    for count in args.pull_sizes:
+
+    def pull(count, latency, profile=False):
+        """Seed ``count`` certificates, time the raw client, then Odoo's pull."""
         customers = max(count // 4, 1)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            mine = env["res.partner"].browse(partners.ids[:customers])
+            reset_pull_state(env, env.company, mine)
+            codes = mine.mapped("certcapture_customer_code")
+            cr.commit()
+        sandbox.set_latency(0)
+        start = time.monotonic()
+        seed_pull(sandbox, ecm, company_id, codes, count)
+        seeded = time.monotonic() - start
+        sandbox.set_latency(latency)
+        raw_count, raw_seconds, raw_bytes = raw_http_rate(ecm, sandbox, company_id, page_size)
+        assert raw_count == count, f"the raw client listed {raw_count} of {count}"
+        sandbox.clear_requests()
+        command = [sys.executable, __file__, "--pull-child", ADDON_DB]
+        command += ["--cron-workers", str(args.cron_workers)] + ["--profile"] * profile
+        child = subprocess.run(command, capture_output=True, text=True, check=False)
+        sys.stderr.write(child.stderr)
+        result = next(
+            (
+                json.loads(line.split(" ", 1)[1])
+                for line in reversed(child.stdout.splitlines())
+                if line.startswith("PULL-RESULT ")
+            ),
+            None,
+        )
+        if child.returncode or result is None:
+            raise SystemExit(f"the pull's child process failed:\n{child.stdout}")
+        calls = len(sandbox.requests())
+        sandbox.set_latency(0)
+        row = {
+            "count": count,
+            "latency": latency,
+            "rate": count / result["seconds"],
+            "seconds": result["seconds"],
+            "sql": result["queries"] / count,
+            "calls": calls / count,
+            "rss_before": result["rss_before_mib"],
+            "rss_peak": result["rss_peak_mib"],
+            "rss_growth": result["rss_peak_mib"] - result["rss_before_mib"],
+            "raw_rate": raw_count / raw_seconds,
+            "runs": result["runs"],
+            "sandbox_rss": sandbox.rss_mib(),
+        }
+        say(
+            f"  N={count:<5} {latency:>3} ms: {row['rate']:7.1f} certificates/s "
+            f"({result['seconds']:.1f} s, {result['runs']} runner calls)  raw client "
+            f"{row['raw_rate']:7.1f}/s ({raw_bytes / 1024 / 1024:.0f} MiB)  "
+            f"SQL/certificate {row['sql']:.1f}  calls/certificate {row['calls']:.2f}  "
+            f"peak RSS {row['rss_peak']:.0f} MiB (+{row['rss_growth']:.0f} MiB)  "
+            f"[seeded in {seeded:.0f} s; sandbox RSS {row['sandbox_rss']:.0f} MiB]"
+        )
+        for note in result["notes"]:
+            say(f"    note: {note}")
+        verify_pull(registry, count)
+        for line in result.get("profile", ()):
+            say(line)
+        return row
+
+    for count in args.pull_sizes:
         for latency in args.latencies:
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                mine = env["res.partner"].browse(partners.ids[:customers])
-                reset_pull_state(env, env.company, mine)
-                codes = mine.mapped("certcapture_customer_code")
-                cr.commit()
-            sandbox.set_latency(0)
-            start = time.monotonic()
-            seed_pull(sandbox, ecm, company_id, codes, count)
-            seeded = time.monotonic() - start
-            sandbox.set_latency(latency)
-            raw_count, raw_seconds, raw_bytes = raw_http_rate(ecm, sandbox, company_id, page_size)
-            assert raw_count == count, f"the raw client listed {raw_count} of {count}"
-            sandbox.clear_requests()
-            child = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    *("--pull-child", ADDON_DB),
-                    *("--cron-workers", str(args.cron_workers)),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            sys.stderr.write(child.stderr)
-            result = next(
-                (
-                    json.loads(line.split(" ", 1)[1])
-                    for line in reversed(child.stdout.splitlines())
-                    if line.startswith("PULL-RESULT ")
-                ),
-                None,
-            )
-            if child.returncode or result is None:
-                raise SystemExit(f"the pull's child process failed:\n{child.stdout}")
-            calls = len(sandbox.requests())
-            sandbox.set_latency(0)
-            row = {
-                "count": count,
-                "latency": latency,
-                "rate": count / result["seconds"],
-                "seconds": result["seconds"],
-                "sql": result["queries"] / count,
-                "calls": calls / count,
-                "rss_before": result["rss_before_mib"],
-                "rss_peak": result["rss_peak_mib"],
-                "rss_growth": result["rss_peak_mib"] - result["rss_before_mib"],
-                "raw_rate": raw_count / raw_seconds,
-                "runs": result["runs"],
-                "sandbox_rss": sandbox.rss_mib(),
-            }
-            rows.append(row)
-            say(
-                f"  N={count:<5} {latency:>3} ms: {row['rate']:7.1f} certificates/s "
-                f"({result['seconds']:.1f} s, {result['runs']} runner calls)  raw client "
-                f"{row['raw_rate']:7.1f}/s ({raw_bytes / 1024 / 1024:.0f} MiB)  "
-                f"SQL/certificate {row['sql']:.1f}  calls/certificate {row['calls']:.2f}  "
-                f"peak RSS {row['rss_peak']:.0f} MiB (+{row['rss_growth']:.0f} MiB)  "
-                f"[seeded in {seeded:.0f} s; sandbox RSS {row['sandbox_rss']:.0f} MiB]"
-            )
-            for note in result["notes"]:
-                say(f"    note: {note}")
-            verify_pull(registry, count)
+            rows.append(pull(count, latency))
+    if args.profile:
+        count = min(args.pull_sizes)
+        say(f"\nprofiled pull of {count} certificates at 0 ms (slower: not a figure)")
+        pull(count, 0, profile=True)
     return rows
 
 
@@ -745,9 +777,11 @@ def rss_kib(field):
         return int(re.search(rf"{field}:\s+(\d+)", status.read())[1])
 
 
-def pull_child(db, workers):
+def pull_child(db, workers, profile=False):
     """In a process of its own: every cron off but the pull's, the pull's due
-    now, then Odoo's cron runner until it is done. Prints PULL-RESULT {json}."""
+    now, then Odoo's cron runner until it is done. Prints PULL-RESULT {json}.
+    ``profile``: one worker, in this thread, under cProfile, the SQL it sends
+    tallied by kind (in the result's "profile" lines)."""
     odoo = load_odoo()
     from odoo import SUPERUSER_ID, api, fields
     from odoo.addons.base.models.ir_cron import ir_cron
@@ -811,11 +845,16 @@ def pull_child(db, workers):
         peak_field = None
     queries = sql_counter()
     start = time.monotonic()
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    if profile:
+        profiler = cProfile.Profile()
+        with tallied_queries() as kinds:
+            profiler.runcall(worker)
+    else:
+        threads = [threading.Thread(target=worker) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     seconds = time.monotonic() - start
     queries = sql_counter() - queries
     import resource
@@ -848,6 +887,15 @@ def pull_child(db, workers):
         "rss_peak_mib": peak / 1024,
         "notes": notes,
     }
+    if profile:
+        pulled = count_pulled(db)
+        result["profile"] = top_addon_functions(profiler, pulled, "certificate")
+        result["profile"].append(f"SQL per certificate by kind ({pulled} certificates):")
+        result["profile"] += [
+            f"  {number / pulled:6.2f}  {kind}"
+            for kind, number in kinds.most_common()
+            if number / pulled >= 0.05
+        ]
     print("PULL-RESULT " + json.dumps(result), flush=True)
     return 0
 
@@ -996,7 +1044,7 @@ def main(argv=None):
     if not os.environ.get("ODOO_SRC"):
         parser.error("ODOO_SRC is not set: run through scripts/with-env.sh (make bench)")
     if args.pull_child:
-        return pull_child(args.pull_child, args.cron_workers)
+        return pull_child(args.pull_child, args.cron_workers, args.profile)
     wanted = args.only or ["orders", "pull", "bulk"]
     work = ROOT / ".work"
     work.mkdir(exist_ok=True)

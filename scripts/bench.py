@@ -111,14 +111,15 @@ def machine():
         "python": platform.python_version(),
         "postgresql": postgres or "?",
         "odoo": odoo_revision(os.environ["ODOO_SRC"]),
-        "add-on": git_revision(ROOT),
+        "add-on": f"{git_revision(ROOT, ADDON)} (last commit of {ADDON}/)",
         "load": "load average {:.2f} {:.2f} {:.2f} at start".format(*os.getloadavg()),
     }
 
 
-def git_revision(path):
+def git_revision(path, *paths):
+    """The last commit (of ``paths`` if given) and whether they are modified."""
     head = subprocess.run(
-        ["git", "-C", str(path), "log", "-1", "--format=%h %cs"],
+        ["git", "-C", str(path), "log", "-1", "--format=%h %cs", "--", *paths],
         capture_output=True,
         text=True,
         check=False,
@@ -126,7 +127,7 @@ def git_revision(path):
     if head.returncode != 0:
         return None
     dirty = subprocess.run(
-        ["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
+        ["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no", "--", *paths],
         capture_output=True,
         text=True,
         check=False,
@@ -705,9 +706,8 @@ def bench_pull(odoo, sandbox, args):
         customers = max(count // 4, 1)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            mine = env["res.partner"].browse(partners.ids[:customers])
-            reset_pull_state(env, env.company, mine)
-            codes = mine.mapped("certcapture_customer_code")
+            reset_pull_state(env, env.company, env["res.partner"].browse(partners.ids))
+            codes = partners[:customers].with_env(env).mapped("certcapture_customer_code")
             cr.commit()
         sandbox.set_latency(0)
         start = time.monotonic()

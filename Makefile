@@ -6,7 +6,7 @@
 PYTHON ?= python3.11
 export PYTHON
 
-.PHONY: test run lint bootstrap reset-demo clean live-check
+.PHONY: test run lint bootstrap reset-demo clean live-check bench
 
 test:
 	@bash scripts/with-env.sh python scripts/run_tests.py
@@ -24,6 +24,11 @@ bootstrap:
 # AVATAX_ACCOUNT_ID, AVATAX_LICENSE_KEY, AVATAX_COMPANY_CODE); never in CI.
 live-check:
 	@bash scripts/with-env.sh python scripts/live_check.py $(ARGS)
+
+# What the add-on costs an order, a certificate pull and a bulk sync, next to
+# plain Odoo (docs/performance.md); e.g. ARGS='--only orders --orders 20'.
+bench:
+	@bash scripts/with-env.sh python scripts/bench.py $(ARGS)
 
 # Start the demo story over: a new demo database and an empty sandbox.
 reset-demo:

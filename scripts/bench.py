@@ -62,7 +62,8 @@ ADDON_DB = "certcapture_bench_addon"
 ACCOUNT_ID = "1100000001"
 LICENSE_KEY = "sandbox-license-key"
 COMPANY_CODE = "DEFAULT"
-PULL_CRON_PREFIX = "ir_cron_certcapture_pull"
+# The scheduled actions of the pull: the listing, and the files beside it.
+PULL_CRONS = ("ir_cron_certcapture_pull", "ir_cron_certcapture_download_files")
 # Orders each side creates before the first scenario (caches, first-use
 # costs), and before each scenario (the status cache filled or not).
 FIRST_WARMUP_ORDERS = 10
@@ -795,12 +796,12 @@ def pull_child(db, workers, profile=False):
                 [
                     ("module", "=", ADDON),
                     ("model", "=", "ir.cron"),
-                    ("name", "=like", f"{PULL_CRON_PREFIX}%"),
+                    ("name", "in", PULL_CRONS),
                 ]
             )
             .mapped("res_id")
         )
-        assert pull_ids, f"no cron {ADDON}.{PULL_CRON_PREFIX}*"
+        assert pull_ids, f"no cron {ADDON}.{PULL_CRONS}"
         env["ir.cron"].search([("id", "not in", pull_ids)]).write({"active": False})
         env["ir.cron"].browse(pull_ids).write(
             {"active": True, "nextcall": fields.Datetime.now() - timedelta(seconds=1)}

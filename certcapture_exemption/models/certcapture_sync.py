@@ -172,9 +172,9 @@ class CertCaptureSync(models.AbstractModel):
                 lambda code: client.get_exemption_status(code, state.code, state.country_id.code),
             )
         certificate = self.env["certcapture.certificate"]
-        if answer.certificate and not self._pull_running(company):
+        if answer.certificate:
             # The answer's certificate, linked to the order; its PDF comes
-            # with the pull. Left to the pull while one is running.
+            # with the pull.
             certificate = self._record_answer_certificate(answer.certificate, partner, company)
         status = "exempt" if answer.is_exempt else "missing"
         cache._store(partner, company, state, status, certificate)
@@ -245,11 +245,6 @@ class CertCaptureSync(models.AbstractModel):
         checks): the second one hits the unique index and returns an empty
         recordset, the other transaction holding the record."""
         certificates = self.env["certcapture.certificate"].sudo().with_company(company)
-        # The status answer has no purchase orders: they must not be erased.
-        values = self._certificate_values(api_certificate, with_po_numbers=False)
-        # Nor is the record pulled by it: its modification date stays the
-        # pull's, for the pull to take the whole certificate in when it changed.
-        del values["remote_modified_date"]
         record = certificates.with_context(active_test=False, bin_size=True).search(
             [
                 ("company_id", "=", company.id),
@@ -258,6 +253,15 @@ class CertCaptureSync(models.AbstractModel):
             ],
             limit=1,
         )
+        if record and record.remote_modified_date == naive_utc(api_certificate.modified_date):
+            return record  # as pulled, unchanged since: the steady state
+        if self._pull_running(company):
+            return record  # the pull is recording it: left to it, not waited for
+        # The status answer has no purchase orders: they must not be erased.
+        values = self._certificate_values(api_certificate, with_po_numbers=False)
+        # Nor is the record pulled by it: its modification date stays the
+        # pull's, for the pull to take the whole certificate in when it changed.
+        del values["remote_modified_date"]
         if record:
             # Only what changed: a record unchanged is not written (nor locked).
             changed = {

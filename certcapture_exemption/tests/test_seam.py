@@ -2,6 +2,7 @@
 factory and session, inside a time budget when a person waits."""
 
 import inspect
+import threading
 import time
 from unittest.mock import patch
 
@@ -80,3 +81,32 @@ class TestNames(CertCaptureCase):
                     if not inspect.isfunction(member) or any(name in vars(c) for c in theirs):
                         continue  # a field, or an override of Odoo's own method
                     self.assertIn("certcapture", name, f"{model}.{name}")
+
+
+@tagged("post_install", "-at_install")
+class TestConnections(CertCaptureCase):
+    """A thread's calls reuse its HTTP connections; a client handed to another
+    thread has its own."""
+
+    def session_of(self, client):
+        return client._transport.session
+
+    def test_the_clients_of_a_thread_share_its_http_session(self):
+        service = self.env["certcapture.service"]
+        company = self.company.sudo()
+        first, second = service._make_client(company), service._make_client(company)
+        self.assertIs(self.session_of(first), self.session_of(second))
+        first.close()  # a client does not close the thread's session
+        self.assertEqual(second.ping().authenticated, True)
+        own = service.with_context(certcapture_own_session=True)._make_client(company)
+        self.assertIsNot(self.session_of(own), self.session_of(first))
+        # Another thread (no ORM there: the key is read here) gets its own.
+        key = (company._certcapture_base_url(), company.certcapture_account_id)
+        self.assertIs(service._thread_http_session(*key), self.session_of(first))
+        other_thread = []
+        worker = threading.Thread(
+            target=lambda: other_thread.append(service._thread_http_session(*key))
+        )
+        worker.start()
+        worker.join()
+        self.assertIsNot(other_thread[0], self.session_of(first))

@@ -6,10 +6,10 @@ from odoo import api, fields, models
 class CertCaptureApiLog(models.Model):
     """One CertCapture call: when, for whom, what, how it ended, how long.
 
-    Written by the seam (certcapture.service) at the end of each session, in
-    the transaction of the work it served (a call whose work was rolled back
-    leaves no line). Paths name customer codes and ids, never a query, a body
-    or credentials."""
+    Written by the seam (certcapture.service, one SQL insert per session) at
+    the end of each session, in the transaction of the work it served (a call
+    whose work was rolled back leaves no line). Paths name customer codes and
+    ids, never a query, a body or credentials."""
 
     _name = "certcapture.api.log"
     _description = "CertCapture Request Log"
@@ -31,7 +31,11 @@ class CertCaptureApiLog(models.Model):
     @api.depends("status", "error_code")
     def _compute_ok(self):
         for line in self:
-            line.ok = 200 <= line.status < 300 and not line.error_code
+            line.ok = self._is_ok(line.status, line.error_code)
+
+    @api.model
+    def _is_ok(self, status, error_code):
+        return 200 <= status < 300 and not error_code
 
     @api.model
     def _cron_prune(self):

@@ -21,6 +21,7 @@ import requests
 from odoo import _, api, http, models
 from odoo.exceptions import UserError
 from odoo.modules.module import get_manifest
+from odoo.tools import SQL
 
 from .. import ecm
 
@@ -209,22 +210,39 @@ class CertCaptureService(models.AbstractModel):
             deferred.append((company, calls))
             return
         served = self.env.context.get("certcapture_served")
-        self.env["certcapture.api.log"].sudo().create(
-            [
-                {
-                    "company_id": company.id,
-                    "user_id": self.env.uid,
-                    "method": call["method"],
-                    "path": call["path"],
-                    "status": call["status"] or 0,
-                    "error_code": call["error_code"],
-                    "duration_ms": call["duration_ms"],
-                    "attempt": call["attempt"],
-                    "res_model": served._name if served else False,
-                    "res_id": served.id if served else False,
-                }
-                for call in calls
-            ]
+        # One INSERT of plain values, as Odoo's own ir.logging does: a line per
+        # call must not cost an ORM create (an order's check makes one).
+        now = self.env.cr.now()
+        rows = SQL(", ").join(
+            SQL(
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                company.id,
+                self.env.uid,
+                call["method"],
+                call["path"],
+                call["status"] or 0,
+                call["error_code"] or None,
+                call["duration_ms"],
+                call["attempt"],
+                self.env["certcapture.api.log"]._is_ok(call["status"] or 0, call["error_code"]),
+                served._name if served else None,
+                served.id if served else None,
+                self.env.uid,
+                self.env.uid,
+                now,
+                now,
+            )
+            for call in calls
+        )
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO certcapture_api_log
+                       (company_id, user_id, method, path, status, error_code, duration_ms,
+                        attempt, ok, res_model, res_id, create_uid, write_uid, create_date,
+                        write_date)
+                   VALUES %s""",
+                rows,
+            )
         )
 
     @api.model

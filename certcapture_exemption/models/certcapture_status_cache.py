@@ -38,12 +38,16 @@ class CertCaptureStatusCache(models.Model):
         if minutes <= 0:
             return self
         fresh_since = fields.Datetime.now() - timedelta(minutes=minutes)
-        return self.search(
-            [*self._domain(partner, company, state), ("checked_at", ">=", fresh_since)], limit=1
+        return self.search_fetch(
+            [*self._domain(partner, company, state), ("checked_at", ">=", fresh_since)],
+            ["status", "certificate_id"],
+            limit=1,
         )
 
     @api.model
     def _store(self, partner, company, state, status, certificate):
+        if company.sudo().certcapture_status_cache_minutes <= 0:
+            return  # no cache: nobody would read it
         # An upsert, so two orders checked at once for the same customer
         # cannot make each other fail on the unique key.
         self.flush_model()

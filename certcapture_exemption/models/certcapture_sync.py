@@ -96,6 +96,9 @@ class CertCaptureSync(models.AbstractModel):
         its fields changed since the last sync; send nothing otherwise.
         Returns its customer code."""
         partner = partner.commercial_partner_id.sudo().with_company(company)
+        # Only the bookkeeping of this company: the partner's other
+        # company-dependent fields are not read for it.
+        partner.fetch(["certcapture_id", "certcapture_sync_hash"])
         partner._certcapture_ensure_customer_code()
         payload = self._customer_payload(partner)
         payload_hash = self._payload_hash(payload)
@@ -164,20 +167,36 @@ class CertCaptureSync(models.AbstractModel):
         cached = cache._lookup(partner, company, state)
         if cached:
             return cached.status, cached.certificate_id
-        with self._service()._session(company) as client:
-            answer = self._for_customer(
-                client,
-                partner,
-                company,
-                lambda code: client.get_exemption_status(code, state.code, state.country_id.code),
-            )
-        certificate = self.env["certcapture.certificate"]
-        if answer.certificate:
-            # The answer's certificate, linked to the order; its PDF comes
-            # with the pull.
-            certificate = self._record_answer_certificate(answer.certificate, partner, company)
-        status = "exempt" if answer.is_exempt else "missing"
-        cache._store(partner, company, state, status, certificate)
+        # What asking writes (the customer's sync, the answer's certificate,
+        # the cache) is undone if the database refuses it: an order being
+        # created around it must not be lost. CertCapture's own failure undoes
+        # nothing (the customer it created is known).
+        failure = None
+        with self.env.cr.savepoint():
+            try:
+                with self._service()._session(company) as client:
+                    answer = self._for_customer(
+                        client,
+                        partner,
+                        company,
+                        lambda code: client.get_exemption_status(
+                            code, state.code, state.country_id.code
+                        ),
+                    )
+            except CertCaptureUserError as error:
+                failure = error
+            else:
+                certificate = self.env["certcapture.certificate"]
+                if answer.certificate:
+                    # The answer's certificate, linked to the order; its PDF
+                    # comes with the pull.
+                    certificate = self._record_answer_certificate(
+                        answer.certificate, partner, company
+                    )
+                status = "exempt" if answer.is_exempt else "missing"
+                cache._store(partner, company, state, status, certificate)
+        if failure is not None:
+            raise failure
         return status, certificate
 
     # ------------------------------------------------------------- certificates
@@ -245,12 +264,13 @@ class CertCaptureSync(models.AbstractModel):
         checks): the second one hits the unique index and returns an empty
         recordset, the other transaction holding the record."""
         certificates = self.env["certcapture.certificate"].sudo().with_company(company)
-        record = certificates.with_context(active_test=False, bin_size=True).search(
+        record = certificates.with_context(active_test=False, bin_size=True).search_fetch(
             [
                 ("company_id", "=", company.id),
                 ("certcapture_id", "=", api_certificate.id),
                 ("partner_id", "=", partner.id),
             ],
+            ["remote_modified_date"],
             limit=1,
         )
         if record and record.remote_modified_date == naive_utc(api_certificate.modified_date):

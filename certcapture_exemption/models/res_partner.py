@@ -599,16 +599,25 @@ class ResPartner(models.Model):
         """A current certificate for ``state`` typed in Odoo and not yet in
         CertCapture: until it is there, it is what proves the exemption."""
         self.ensure_one()
-        # A certificate is a document: a state typed without a PDF is not one.
-        certificates = self.sudo().with_context(bin_size=True).certcapture_certificate_ids
-        return certificates.filtered(
-            lambda c: c.source == "manual"
-            and not c.certcapture_id
-            and c.company_id == company
-            and c.state_id == state
-            and c.is_current
-            and c.pdf
-        )[:1]
+        # Searched, not read from all the customer's certificates: it runs on
+        # every order check. A certificate is a document: a state typed
+        # without a PDF is not one.
+        candidates = (
+            self.env["certcapture.certificate"]
+            .sudo()
+            .with_context(bin_size=True)
+            .search(
+                [
+                    ("partner_id", "=", self.id),
+                    ("source", "=", "manual"),
+                    ("certcapture_id", "=", 0),
+                    ("company_id", "=", company.id),
+                    ("state_id", "=", state.id),
+                    ("is_current", "=", True),
+                ]
+            )
+        )
+        return candidates.filtered("pdf")[:1]
 
     # ------------------------------------------------------------ actions
 

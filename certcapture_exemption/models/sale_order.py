@@ -230,11 +230,15 @@ class SaleOrder(models.Model):
             if not subject.applies:
                 return NewOrderDecision({}, [])
             calls = []
-            with self.env.cr.savepoint():
-                values = self.with_context(
-                    certcapture_deferred_calls=calls
-                )._certcapture_check_values(subject)
-            position = subject.company._certcapture_exempt_fiscal_position()
+            # Reads, and CertCapture's answer when it is not cached (what
+            # asking writes is in a savepoint of its own: _exemption_status).
+            values = self.with_context(certcapture_deferred_calls=calls)._certcapture_check_values(
+                subject
+            )
+            position = subject.company.sudo().certcapture_fiscal_position_id
+            if not position:
+                with self.env.cr.savepoint():
+                    position = subject.company._certcapture_exempt_fiscal_position()
             if values["certcapture_covering_certificate_id"] and position:
                 values["fiscal_position_id"] = position.id
                 values["certcapture_fiscal_position_applied"] = True

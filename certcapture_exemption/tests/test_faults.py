@@ -213,7 +213,7 @@ class TestPullFaults(FaultCase):
         certificates = type(self.env["certcapture.certificate"])
         sync = self.env["certcapture.sync"]
         # As if the other transaction's row were not visible yet.
-        with patch.object(certificates, "search", lambda self, *a, **k: self.browse()):
+        with patch.object(certificates, "search_fetch", lambda self, *a, **k: self.browse()):
             skipped = sync._record_answer_certificate(api_certificate, self.customer, self.company)
         self.assertFalse(skipped)
         self.assertEqual(len(self.customer.certcapture_certificate_ids), 1)

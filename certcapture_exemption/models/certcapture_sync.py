@@ -79,12 +79,23 @@ class CertCaptureSync(models.AbstractModel):
             country=partner.country_id.code or None,
             email_address=partner._certcapture_request_recipient() or None,
             phone_number=partner.phone or None,
-            contact_name=partner.child_ids[:1].name or None,
+            contact_name=self._first_contact_name(partner),
             # The commercial partner is the purchaser: a bill-to customer.
             # AvaTax refuses a customer that is both (1220); the delivery
             # states are asked for on this customer (see docs/architecture.md).
             is_bill=True,
         )
+
+    @api.model
+    def _first_contact_name(self, partner):
+        """The name of the customer's first contact (as child_ids lists them),
+        read alone: the payload is built on every uncached order check."""
+        contact = (
+            self.env["res.partner"]
+            .sudo()
+            .search_fetch([("parent_id", "=", partner.id)], ["name"], limit=1)
+        )
+        return contact.name or None
 
     @staticmethod
     def _payload_hash(customer):

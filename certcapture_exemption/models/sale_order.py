@@ -142,8 +142,10 @@ class SaleOrder(models.Model):
         for order, decision in zip(orders, decisions, strict=False):
             if decision is None:
                 undecided |= order
-            elif decision.values and order._certcapture_needs_after_new(decision):
-                order._certcapture_guarded(order._certcapture_after_new, decision, interactive)
+            elif decision.values:
+                order._certcapture_log_calls(decision)
+                if order._certcapture_needs_after_new():
+                    order._certcapture_guarded(order._certcapture_after_new, interactive)
         undecided._certcapture_check(interactive=interactive)
         return orders
 
@@ -247,22 +249,28 @@ class SaleOrder(models.Model):
             _logger.exception("CertCapture check before creating an order failed: done after")
             return None
 
-    def _certcapture_needs_after_new(self, decision):
-        """Whether a new order decided before it existed has anything left to
-        do (most have not: a covered order is done when it is created)."""
-        self.ensure_one()
-        return bool(
-            decision.calls
-            or self.certcapture_covering_certificate_id.single_use
-            or self.certcapture_status not in QUIET_STATUSES
-        )
-
-    def _certcapture_after_new(self, decision, interactive):
-        """What a new order decided before it existed still needs."""
+    def _certcapture_log_calls(self, decision):
+        """The request log lines of the calls made for the order before it
+        existed. Plain values into the add-on's own table, with no constraint
+        they could break: written without the savepoint the other steps
+        need."""
         self.ensure_one()
         service = self.env["certcapture.service"].with_context(certcapture_served=self)
         for company, calls in decision.calls:
             service._log_calls(company, calls)
+
+    def _certcapture_needs_after_new(self):
+        """Whether a new order decided before it existed has anything left to
+        do (most have not: a covered order is done when it is created)."""
+        self.ensure_one()
+        return bool(
+            self.certcapture_covering_certificate_id.single_use
+            or self.certcapture_status not in QUIET_STATUSES
+        )
+
+    def _certcapture_after_new(self, interactive):
+        """What a new order decided before it existed still needs."""
+        self.ensure_one()
         covering = self.certcapture_covering_certificate_id
         if covering.single_use:
             covering.sudo().used_by_order_id = self

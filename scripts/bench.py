@@ -732,7 +732,14 @@ def bench_pull(odoo, sandbox, args):
         )
         if child.returncode or result is None:
             raise SystemExit(f"the pull's child process failed:\n{child.stdout}")
-        calls = len(sandbox.requests())
+        requests = sandbox.requests()
+        calls = len(requests)
+        # Each certificate's file is downloaded once, whatever the workers.
+        downloads = Counter(
+            call["path"].rsplit("/", 2)[-2]
+            for call in requests
+            if call["method"] == "GET" and call["path"].endswith("/attachment")
+        )
         sandbox.set_latency(0)
         row = {
             "count": count,
@@ -747,6 +754,8 @@ def bench_pull(odoo, sandbox, args):
             "raw_rate": raw_count / raw_seconds,
             "runs": result["runs"],
             "sandbox_rss": sandbox.rss_mib(),
+            "downloads": sum(downloads.values()),
+            "most_downloads": max(downloads.values(), default=0),
         }
         say(
             f"  N={count:<5} {latency:>3} ms: {row['rate']:7.1f} certificates/s "
@@ -756,9 +765,14 @@ def bench_pull(odoo, sandbox, args):
             f"peak RSS {row['rss_peak']:.0f} MiB (+{row['rss_growth']:.0f} MiB)  "
             f"[seeded in {seeded:.0f} s; sandbox RSS {row['sandbox_rss']:.0f} MiB]"
         )
+        say(
+            f"    files: {row['downloads']} downloads for {count} certificates, at most "
+            f"{row['most_downloads']} per certificate"
+        )
         for note in result["notes"]:
             say(f"    note: {note}")
         verify_pull(registry, count)
+        assert row["most_downloads"] == 1, "a certificate's file was downloaded twice"
         for line in result.get("profile", ()):
             say(line)
         return row
@@ -771,6 +785,161 @@ def bench_pull(odoo, sandbox, args):
         say(f"\nprofiled pull of {count} certificates at 0 ms (slower: not a figure)")
         pull(count, 0, profile=True)
     return rows
+
+
+# ---------------------------------------------------------------- scale out
+
+SCALE_PDF_SIZE = 2 * 1024  # the machinery, not the bytes
+SCALE_WORKERS = 2
+
+
+def count_files(db):
+    """Certificates of the bench customers whose file is in the database."""
+    with (
+        psycopg2.connect(
+            dbname=db,
+            host=os.environ.get("PGHOST", "127.0.0.1"),
+            port=os.environ.get("PGPORT", "5432"),
+            user=os.environ.get("PGUSER", "odoo"),
+        ) as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            """SELECT count(*) FROM ir_attachment
+                WHERE res_model = 'certcapture.certificate' AND res_field = 'pdf'"""
+        )
+        return cursor.fetchone()[0]
+
+
+def bench_scale(odoo, sandbox, args):
+    """A large pull (``--scale-size`` certificates) through Odoo's cron runner
+    with two workers, killed (SIGKILL) once about 40% of the files are in and
+    started again, as a server restart would: the second run resumes, the
+    workers never take a certificate twice, nothing is lost."""
+    from odoo import SUPERUSER_ID, api
+
+    ecm = ecm_module()
+    count = args.scale_size
+    registry = odoo.modules.registry.Registry(ADDON_DB)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        company = configure_company(env, sandbox.url)
+        with env["certcapture.service"]._session(company):
+            pass
+        company_id = company.certcapture_company_id
+        partners = pull_partners(env, max(count // 4, 1))
+        reset_pull_state(env, company, partners)
+        codes = partners.mapped("certcapture_customer_code")
+        cr.commit()
+    say(
+        f"scale out: {count} certificates ({SCALE_PDF_SIZE // 1024} KB files), {len(codes)} "
+        f"customers, {SCALE_WORKERS} cron workers; the first run is killed at ~40% and a second "
+        "run resumes"
+    )
+    sandbox.set_latency(0)
+    start = time.monotonic()
+    seed_scale(sandbox, ecm, company_id, codes, count)
+    say(f"  seeded in {time.monotonic() - start:.0f} s")
+    sandbox.clear_requests()
+    command = [sys.executable, __file__, "--pull-child", ADDON_DB]
+    command += ["--cron-workers", str(SCALE_WORKERS)]
+    started = time.monotonic()
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = 0
+    while first.poll() is None and done < 0.4 * count:
+        time.sleep(0.5)
+        done = count_files(ADDON_DB)
+    first.kill()
+    first.communicate()
+    first_seconds = time.monotonic() - started
+    after_kill = count_files(ADDON_DB)
+    say(f"  run 1: killed after {first_seconds:.1f} s with {after_kill} files committed")
+    started = time.monotonic()
+    second = subprocess.run(command, capture_output=True, text=True, check=False)
+    second_seconds = time.monotonic() - started
+    if second.returncode:
+        raise SystemExit(f"the resumed pull failed:\n{second.stdout}\n{second.stderr}")
+    requests_made = sandbox.requests()
+    listings = sum(
+        1
+        for call in requests_made
+        if call["method"] == "GET" and re.search(r"/companies/\d+/certificates$", call["path"])
+    )
+    downloads = Counter(
+        call["path"].rsplit("/", 2)[-2]
+        for call in requests_made
+        if call["method"] == "GET" and call["path"].endswith("/attachment")
+    )
+    twice = sum(1 for n in downloads.values() if n > 1)
+    with registry.cursor() as cr:
+        cr.execute(
+            """SELECT count(*), count(DISTINCT certcapture_id), count(*) FILTER (WHERE pdf_waiting)
+                 FROM certcapture_certificate"""
+        )
+        records, distinct, waiting = cr.fetchone()
+    files = count_files(ADDON_DB)
+    row = {
+        "count": count,
+        "first_seconds": first_seconds,
+        "after_kill": after_kill,
+        "second_seconds": second_seconds,
+        "rate": (count - after_kill) / second_seconds,
+        "listings": listings,
+        "pages": -(-count // 100),
+        "downloads": sum(downloads.values()),
+        "twice": twice,
+        "records": records,
+        "files": files,
+    }
+    say(
+        f"  run 2: resumed and finished in {second_seconds:.1f} s "
+        f"({row['rate']:.0f} certificates/s for the rest)"
+    )
+    say(
+        f"  listing calls {listings} for {row['pages']} pages of 100; downloads "
+        f"{row['downloads']} for {count} files, {twice} certificates downloaded twice "
+        "(their first download was in the killed run's uncommitted batch)"
+    )
+    say(
+        f"  in the database: {records} records ({distinct} distinct), {files} files, {waiting} waiting"
+    )
+    assert records == distinct == files == count, "a certificate is missing or doubled"
+    assert waiting == 0, "files still wait"
+    return row
+
+
+def seed_scale(sandbox, ecm, company_id, codes, count):
+    sandbox.reset()
+    with ecm.EcmClient(sandbox.url, ACCOUNT_ID, LICENSE_KEY, company_id=company_id) as client:
+        for first in range(0, len(codes), 100):
+            client.create_customers(
+                [
+                    ecm.Customer(
+                        code,
+                        f"Bench pull customer {code}",
+                        line1=SEATTLE["street"],
+                        city=SEATTLE["city"],
+                        postal_code=SEATTLE["zip"],
+                        region="WA",
+                        country="US",
+                    )
+                    for code in codes[first : first + 100]
+                ]
+            )
+    today = date.today()
+    pdf = base64.b64encode(padded_pdf("Scale certificate", SCALE_PDF_SIZE)).decode()
+    for n in range(count):
+        code = codes[n % len(codes)]
+        region = PULL_REGIONS[(n // len(codes)) % len(PULL_REGIONS)]
+        sandbox.add_certificate(
+            customer_code=code,
+            region=region,
+            exemption_number=f"{region}-SCALE-{n:06d}",
+            reason="RESALE",
+            signed_date=(today - timedelta(days=10)).isoformat(),
+            expiration_date=(today + timedelta(days=365)).isoformat(),
+            pdf=pdf,
+        )
 
 
 def rss_kib(field):
@@ -962,7 +1131,7 @@ def bench_bulk(odoo, sandbox, args):
 # ---------------------------------------------------------------- summary
 
 
-def summary(info, args, orders, pulls, bulk):
+def summary(info, args, orders, pulls, bulk, scale=None):
     say("\n## Summary (markdown)\n")
     say("| machine | |\n|---|---|")
     for key, value in info.items():
@@ -984,13 +1153,15 @@ def summary(info, args, orders, pulls, bulk):
     if pulls:
         say(
             f"\n| pull ({args.cron_workers} cron worker(s)) | certificates/s | raw client/s "
-            "| SQL/certificate | calls/certificate | peak RSS MiB (growth) |"
+            "| SQL/certificate | calls/certificate | downloads/certificate (max) "
+            "| peak RSS MiB (growth) |"
         )
-        say("|---|---:|---:|---:|---:|---:|")
+        say("|---|---:|---:|---:|---:|---:|---:|")
         for row in pulls:
             say(
                 f"| N={row['count']}, {row['latency']} ms | {row['rate']:.1f} "
                 f"| {row['raw_rate']:.1f} | {row['sql']:.1f} | {row['calls']:.2f} "
+                f"| {row['downloads'] / row['count']:.2f} ({row['most_downloads']}) "
                 f"| {row['rss_peak']:.0f} (+{row['rss_growth']:.0f}) |"
             )
     if bulk:
@@ -999,6 +1170,19 @@ def summary(info, args, orders, pulls, bulk):
         say(
             f"| {bulk['count']} new customers | {bulk['calls']} | {bulk['goal']:g} "
             f"| {bulk['seconds']:.1f} | {bulk['sql']:.1f} |"
+        )
+    if scale:
+        say(
+            f"\n| scale out ({SCALE_WORKERS} cron workers) | run 1 (killed) | files then "
+            "| run 2 (resumed) | rest/s | listing calls (pages) | downloads | twice | in the "
+            "database |"
+        )
+        say("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        say(
+            f"| {scale['count']} certificates | {scale['first_seconds']:.1f} s "
+            f"| {scale['after_kill']} | {scale['second_seconds']:.1f} s | {scale['rate']:.0f} "
+            f"| {scale['listings']} ({scale['pages']}) | {scale['downloads']} "
+            f"| {scale['twice']} | {scale['records']} records, {scale['files']} files |"
         )
 
 
@@ -1029,7 +1213,10 @@ def main(argv=None):
         metavar="MS,MS",
         help="sandbox latencies: of the uncached orders and the pulls (default 0,50)",
     )
-    parser.add_argument("--only", choices=("orders", "pull", "bulk"), action="append")
+    parser.add_argument("--only", choices=("orders", "pull", "bulk", "scale"), action="append")
+    parser.add_argument(
+        "--scale-size", type=int, default=20000, help="certificates of the scale-out run"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument(
         "--cron-workers", type=int, default=1, help="threads running the cron (default 1)"
@@ -1046,7 +1233,7 @@ def main(argv=None):
         parser.error("ODOO_SRC is not set: run through scripts/with-env.sh (make bench)")
     if args.pull_child:
         return pull_child(args.pull_child, args.cron_workers, args.profile)
-    wanted = args.only or ["orders", "pull", "bulk"]
+    wanted = args.only or ["orders", "pull", "bulk", "scale"]
     work = ROOT / ".work"
     work.mkdir(exist_ok=True)
     info = machine()
@@ -1057,7 +1244,7 @@ def main(argv=None):
     prepare_databases(tiers, "orders" in wanted, True)
     sandbox = Sandbox(work / "bench-sandbox.log")
     say(f"sandbox {sandbox.url} (pid {sandbox.process.pid}, log .work/bench-sandbox.log)")
-    orders = pulls = bulk = None
+    orders = pulls = bulk = scale = None
     try:
         odoo = load_odoo()
         if "orders" in wanted:
@@ -1066,10 +1253,12 @@ def main(argv=None):
             pulls = bench_pull(odoo, sandbox, args)
         if "bulk" in wanted:
             bulk = bench_bulk(odoo, sandbox, args)
+        if "scale" in wanted:
+            scale = bench_scale(odoo, sandbox, args)
     finally:
         sandbox.stop()
     info["load"] += ", {:.2f} {:.2f} {:.2f} at the end".format(*os.getloadavg())
-    summary(info, args, orders, pulls, bulk)
+    summary(info, args, orders, pulls, bulk, scale)
     if not args.keep:
         import odoo
 

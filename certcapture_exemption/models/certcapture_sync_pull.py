@@ -364,16 +364,25 @@ class CertCaptureSync(models.AbstractModel):
         # back once more. Those already taken in are known by id and skipped,
         # so that nothing is taken twice and nothing of that moment is lost.
         seen = {int(i) for i in (company.certcapture_pull_watermark_ids or "").split(",") if i}
+        # A page of ``batch_size`` is one call, and its last certificate tells
+        # whether the batch may end before it (a batch never ends inside a
+        # moment): the batch is the rest of the page (and the ties of its last
+        # moment, rarely on the next page), so that it costs one listing call.
         with self._service()._session(company) as client:
-            for api_certificate in client.iter_certificates_changed_since(
-                since,
-                page_size=batch_size,
-                on_unreadable=lambda raw, error: unreadable.append((raw, error)),
+            for position, api_certificate in enumerate(
+                client.iter_certificates_changed_since(
+                    since,
+                    page_size=batch_size,
+                    on_unreadable=lambda raw, error: unreadable.append((raw, error)),
+                ),
+                1,
             ):
                 if api_certificate.id in seen and api_certificate.modified_date == since:
                     continue
-                if len(batch) >= batch_size and (
-                    api_certificate.modified_date != batch[-1].modified_date
+                if (
+                    position >= batch_size
+                    and batch
+                    and api_certificate.modified_date != batch[-1].modified_date
                 ):
                     more = True
                     break

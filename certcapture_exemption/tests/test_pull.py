@@ -95,13 +95,18 @@ class TestPull(CertCaptureCase):
         self.sync_customer()
         for number in range(5):
             self.add_remote_certificate(exemption_number=f"N-{number}")
+        self.sandbox.clear_requests()
         with patch.object(type(self.env["ir.cron"]), "_notify_progress") as progress:
-            self.assertEqual(self.pull(batch_size=2), 2)
+            # Pages of 4: three certificates, the fourth telling where the
+            # batch may end; the next page starts again at the watermark's
+            # microsecond (the third, known by id), then the last two.
+            self.assertEqual(self.pull(batch_size=4), 3)
             self.assertEqual(progress.call_args.kwargs["remaining"], 1)
-            self.pull(batch_size=2)
-            self.pull(batch_size=2)
+            self.assertEqual(self.pull(batch_size=4), 2)
             self.assertEqual(progress.call_args.kwargs["remaining"], 0)
         self.assertEqual(len(self.customer.certcapture_certificate_ids), 5)
+        listings = [c for c in self.api_calls("GET") if c[1].endswith("/certificates")]
+        self.assertEqual(len(listings), 2, "one listing call per batch")
 
     def test_overlapping_runs_are_refused(self):
         self.sync_customer()

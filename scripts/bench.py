@@ -901,7 +901,8 @@ def bench_scale(odoo, sandbox, args):
         "(their first download was in the killed run's uncommitted batch)"
     )
     say(
-        f"  in the database: {records} records ({distinct} distinct), {files} files, {waiting} waiting"
+        f"  in the database: {records} records ({distinct} distinct), {files} files, "
+        f"{waiting} waiting"
     )
     assert records == distinct == files == count, "a certificate is missing or doubled"
     assert waiting == 0, "files still wait"

@@ -16,7 +16,8 @@ import logging
 from datetime import timedelta, timezone
 
 from odoo import _, api, fields, models
-from psycopg2.errors import UniqueViolation
+from odoo.tools import SQL
+from psycopg2.errors import LockNotAvailable, UniqueViolation
 
 from .. import ecm
 from ..const import (
@@ -302,7 +303,7 @@ class CertCaptureSync(models.AbstractModel):
                 != (value or False)
             }
             if changed:
-                record.write(changed)
+                self._write_unless_locked(record, changed)
             return record
         try:
             with self.env.cr.savepoint():
@@ -322,6 +323,25 @@ class CertCaptureSync(models.AbstractModel):
                 partner.id,
             )
             return certificates.browse()
+
+    @api.model
+    def _write_unless_locked(self, record, values):
+        """Write ``values`` on ``record`` unless another transaction holds it
+        (a download worker writing its file): a person's save does not wait
+        on a job; the pull brings the change in anyway."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM %s WHERE id = %s FOR UPDATE NOWAIT",
+                        SQL.identifier(record._table),
+                        record.id,
+                    )
+                )
+                record.write(values)
+        except LockNotAvailable:
+            _logger.info("%s is being written by another transaction: left to it", record)
+            record.invalidate_recordset()
 
     @api.model
     def _certificates_changed(self, partners, company):

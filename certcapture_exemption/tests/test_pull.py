@@ -307,3 +307,18 @@ class TestPullWorkers(CertCaptureCase):
             first_cr.rollback()  # the first worker dies: its files wait again
             third = second._claim_waiting_files(company.with_env(second.env), 10)
             self.assertEqual(len(third), 6, "the same transaction holds its own claims too")
+
+    def test_a_check_does_not_wait_for_a_worker_writing_the_certificate(self):
+        with self.registry.cursor() as worker_cr, self.registry.cursor() as check_cr:
+            worker = self.env(cr=worker_cr)["certcapture.sync"]
+            claimed = worker._claim_waiting_files(self.company.with_env(worker.env), 1)
+            check = self.env(cr=check_cr)["certcapture.sync"]
+            record = check.env["certcapture.certificate"].sudo().browse(claimed.id)
+            started = time.monotonic()
+            check._write_unless_locked(record, {"exemption_number": "CHANGED"})
+            self.assertLess(time.monotonic() - started, 1.0, "not waited for")
+            self.assertNotEqual(record.exemption_number, "CHANGED", "left to the worker")
+            worker_cr.rollback()
+            check._write_unless_locked(record, {"exemption_number": "CHANGED"})
+            self.assertEqual(record.exemption_number, "CHANGED", "written once free")
+            check_cr.rollback()

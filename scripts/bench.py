@@ -613,9 +613,11 @@ def reset_pull_state(env, company, partners):
     )
 
 
-def seed_pull(sandbox, ecm, company_id, codes, count):
+def seed_pull(sandbox, ecm, company_id, codes, count, pdf_size=PDF_SIZE, one_pdf=False):
     """An empty sandbox, the customers, then ``count`` certificates spread
-    over them (one state each per customer), each with its own PDF."""
+    over them (one state each per customer), each with its own PDF (or all
+    with the same one: ``one_pdf``, when the machinery is measured, not the
+    bytes)."""
     sandbox.reset()
     with ecm.EcmClient(sandbox.url, ACCOUNT_ID, LICENSE_KEY, company_id=company_id) as client:
         client.create_customers(
@@ -633,17 +635,18 @@ def seed_pull(sandbox, ecm, company_id, codes, count):
             ]
         )
     today = date.today()
+    shared = base64.b64encode(padded_pdf("Certificate", pdf_size)).decode() if one_pdf else None
     for n in range(count):
         code = codes[n % len(codes)]
         region = PULL_REGIONS[(n // len(codes)) % len(PULL_REGIONS)]
         sandbox.add_certificate(
             customer_code=code,
             region=region,
-            exemption_number=f"{region}-BENCH-{n:05d}",
+            exemption_number=f"{region}-BENCH-{n:06d}",
             reason="RESALE",
             signed_date=(today - timedelta(days=10)).isoformat(),
             expiration_date=(today + timedelta(days=365)).isoformat(),
-            pdf=padded_pdf(f"Certificate {n} of {code}", PDF_SIZE),
+            pdf=shared or padded_pdf(f"Certificate {n} of {code}", pdf_size),
         )
 
 
@@ -838,7 +841,7 @@ def bench_scale(odoo, sandbox, args):
     )
     sandbox.set_latency(0)
     start = time.monotonic()
-    seed_scale(sandbox, ecm, company_id, codes, count)
+    seed_pull(sandbox, ecm, company_id, codes, count, SCALE_PDF_SIZE, one_pdf=True)
     say(f"  seeded in {time.monotonic() - start:.0f} s")
     sandbox.clear_requests()
     command = [sys.executable, __file__, "--pull-child", ADDON_DB]
@@ -907,40 +910,6 @@ def bench_scale(odoo, sandbox, args):
     assert records == distinct == files == count, "a certificate is missing or doubled"
     assert waiting == 0, "files still wait"
     return row
-
-
-def seed_scale(sandbox, ecm, company_id, codes, count):
-    sandbox.reset()
-    with ecm.EcmClient(sandbox.url, ACCOUNT_ID, LICENSE_KEY, company_id=company_id) as client:
-        for first in range(0, len(codes), 100):
-            client.create_customers(
-                [
-                    ecm.Customer(
-                        code,
-                        f"Bench pull customer {code}",
-                        line1=SEATTLE["street"],
-                        city=SEATTLE["city"],
-                        postal_code=SEATTLE["zip"],
-                        region="WA",
-                        country="US",
-                    )
-                    for code in codes[first : first + 100]
-                ]
-            )
-    today = date.today()
-    pdf = base64.b64encode(padded_pdf("Scale certificate", SCALE_PDF_SIZE)).decode()
-    for n in range(count):
-        code = codes[n % len(codes)]
-        region = PULL_REGIONS[(n // len(codes)) % len(PULL_REGIONS)]
-        sandbox.add_certificate(
-            customer_code=code,
-            region=region,
-            exemption_number=f"{region}-SCALE-{n:06d}",
-            reason="RESALE",
-            signed_date=(today - timedelta(days=10)).isoformat(),
-            expiration_date=(today + timedelta(days=365)).isoformat(),
-            pdf=pdf,
-        )
 
 
 def rss_kib(field):

@@ -85,7 +85,12 @@ class CertCaptureCertificate(models.Model):
     pdf_filename = fields.Char()
     # Listed by the pull, its file not downloaded yet: the download step's
     # work queue (certcapture.sync._claim_waiting_files).
-    pdf_waiting = fields.Boolean("File Waiting", readonly=True, copy=False)
+    pdf_waiting = fields.Boolean(
+        "File Waiting",
+        readonly=True,
+        copy=False,
+        help="Listed by the pull: its PDF comes with the next run of the download job.",
+    )
     remote_modified_date = fields.Datetime("Modified in CertCapture", readonly=True)
     # A certificate typed in Odoo goes to CertCapture (certcapture.sync's job),
     # so that CertCapture's exemption status covers it.

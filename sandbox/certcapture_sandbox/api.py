@@ -160,11 +160,13 @@ def exemption_status(
 
 
 def list_customer_certificates(call: Call, company: Company, customer_code: str) -> Response:
-    return _certificate_page(call, call.store.certificates(company.id, customer_code))
+    return _certificate_page(
+        call, lambda: call.store.certificates(company.id, customer_code, copied=False)
+    )
 
 
 def list_certificates(call: Call, company: Company) -> Response:
-    return _certificate_page(call, call.store.certificates(company.id))
+    return _certificate_page(call, lambda: call.store.certificates(company.id, copied=False))
 
 
 def create_certificates(call: Call, company: Company) -> Response:
@@ -260,12 +262,18 @@ def _certificate_serializer(call: Call):
     return serialize
 
 
-def _certificate_page(call: Call, records: list[dict]) -> Response:
+def _certificate_page(call: Call, load) -> Response:
+    """A page of the certificates ``load()`` returns (the store's own records):
+    filtered, sorted and serialized while the store holds still, so that only
+    the page is copied."""
     args = call.request.args
     predicates = parse_filter(args.get("$filter"), CERTIFICATE_FILTER_FIELDS, _refused(call))
-    selected = apply_filter(records, predicates)
-    ordered = sort_records(selected, args.get("$orderBy"), CERTIFICATE_ORDER_FIELDS)
-    return json_response(_exemption_page(call, ordered, _certificate_serializer(call)))
+    serialize = _certificate_serializer(call)
+    with call.store.holding_still():
+        selected = apply_filter(load(), predicates)
+        ordered = sort_records(selected, args.get("$orderBy"), CERTIFICATE_ORDER_FIELDS)
+        page = _exemption_page(call, ordered, serialize)
+    return json_response(page)
 
 
 def _refused(call: Call) -> frozenset[str]:

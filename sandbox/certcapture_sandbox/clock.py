@@ -13,6 +13,7 @@ and fractions of other than 3 or 6 digits.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -68,6 +69,7 @@ def _match(text: str) -> re.Match:
     return match
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def parse_ticks(text: str) -> int:
     """Read an ISO 8601 date or date-time as 100 ns ticks since 1970 UTC: ``Z``, an
     offset, or none (UTC); 0 to 7 fraction digits (more are cut).

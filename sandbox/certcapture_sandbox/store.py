@@ -190,14 +190,25 @@ class Store:
 
     # -- certificates ------------------------------------------------------
 
-    def certificates(self, company_id: int, customer_code: str | None = None) -> list[dict]:
-        """The company's certificates, or only those linked to one customer."""
+    def certificates(
+        self, company_id: int, customer_code: str | None = None, *, copied: bool = True
+    ) -> list[dict]:
+        """The company's certificates, or only those linked to one customer.
+
+        ``copied=False`` hands out the store's own records, for a caller that
+        only reads them inside ``holding_still()``: a listing that copied
+        every certificate for each page would be too slow for 100,000."""
         with self._lock:
             records = [c for c in self._certificates.values() if c["companyId"] == company_id]
             if customer_code is not None:
                 customer_id = self._customer_id(company_id, customer_code)
                 records = [c for c in records if customer_id in c["customerIds"]]
-            return copy.deepcopy(records)
+            return copy.deepcopy(records) if copied else records
+
+    def holding_still(self):
+        """``with store.holding_still():`` no other thread changes the store
+        meanwhile (its records may then be read in place)."""
+        return self._lock
 
     def certificate(self, company_id: int, certificate_id: int) -> dict:
         with self._lock:

@@ -901,7 +901,7 @@ def bench_scale(odoo, sandbox, args):
     say(
         f"  listing calls {listings} for {row['pages']} pages of 100; downloads "
         f"{row['downloads']} for {count} files, {twice} certificates downloaded twice "
-        "(their first download was in the killed run's uncommitted batch)"
+        "(a file downloaded by the killed run but not committed is downloaded again)"
     )
     say(
         f"  in the database: {records} records ({distinct} distinct), {files} files, "

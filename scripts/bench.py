@@ -808,8 +808,12 @@ def count_files(db):
         connection.cursor() as cursor,
     ):
         cursor.execute(
-            """SELECT count(*) FROM ir_attachment
-                WHERE res_model = 'certcapture.certificate' AND res_field = 'pdf'"""
+            """SELECT count(*) FROM ir_attachment a
+                 JOIN certcapture_certificate c ON c.id = a.res_id
+                 JOIN res_partner p ON p.id = c.partner_id
+                WHERE a.res_model = 'certcapture.certificate' AND a.res_field = 'pdf'
+                  AND p.certcapture_customer_code LIKE %s""",
+            [f"{PULL_CODE_PREFIX}%"],
         )
         return cursor.fetchone()[0]
 
@@ -876,8 +880,12 @@ def bench_scale(odoo, sandbox, args):
     twice = sum(1 for n in downloads.values() if n > 1)
     with registry.cursor() as cr:
         cr.execute(
-            """SELECT count(*), count(DISTINCT certcapture_id), count(*) FILTER (WHERE pdf_waiting)
-                 FROM certcapture_certificate"""
+            """SELECT count(*), count(DISTINCT c.certcapture_id),
+                      count(*) FILTER (WHERE c.pdf_waiting)
+                 FROM certcapture_certificate c
+                 JOIN res_partner p ON p.id = c.partner_id
+                WHERE p.certcapture_customer_code LIKE %s""",
+            [f"{PULL_CODE_PREFIX}%"],
         )
         records, distinct, waiting = cr.fetchone()
     files = count_files(ADDON_DB)

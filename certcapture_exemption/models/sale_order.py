@@ -195,15 +195,13 @@ class SaleOrder(models.Model):
         )
 
     @api.model
-    def _certcapture_new_subject(self, vals):
-        """What the check of an order about to be created from ``vals`` looks
-        at, as Odoo will fill it in; None when only the order itself can say
-        (a fiscal position or a state given, no customer)."""
-        if not vals.get("partner_id") or "fiscal_position_id" in vals:
+    def _certcapture_new_subject(self, vals, partner, company):
+        """What the check of an order about to be created from ``vals`` for
+        ``partner`` and ``company`` looks at, as Odoo will fill it in; None
+        when only the order itself can say (a fiscal position or a state
+        given)."""
+        if "fiscal_position_id" in vals or vals.get("state", "draft") not in ("draft", "sent"):
             return None
-        if vals.get("state", "draft") not in ("draft", "sent"):
-            return None
-        partner = self.env["res.partner"].browse(vals["partner_id"])
         shipping = (
             self.env["res.partner"].browse(vals["partner_shipping_id"])
             if vals.get("partner_shipping_id")
@@ -213,7 +211,7 @@ class SaleOrder(models.Model):
         return OrderSubject(
             partner=partner.commercial_partner_id,
             shipping=self.env["res.partner"].browse(shipping),
-            company=self.env["res.company"].browse(vals.get("company_id")) or self.env.company,
+            company=company,
             on_date=fields.Date.context_today(self),
             po_number=vals.get("client_order_ref"),
             order=self.browse(),
@@ -226,11 +224,18 @@ class SaleOrder(models.Model):
         None when it has to wait until the order exists. Never raises: an order
         is never lost for the check's sake."""
         try:
-            subject = self._certcapture_new_subject(vals)
+            if not vals.get("partner_id"):
+                return None
+            partner = self.env["res.partner"].browse(vals["partner_id"])
+            company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            if not (
+                partner.commercial_partner_id.certcapture_is_exempt
+                and company.sudo().certcapture_enabled
+            ):
+                return NewOrderDecision({}, [])  # most orders: nothing to check
+            subject = self._certcapture_new_subject(vals, partner, company)
             if subject is None:
                 return None
-            if not subject.applies:
-                return NewOrderDecision({}, [])
             calls = []
             # Reads, and CertCapture's answer when it is not cached (what
             # asking writes is in a savepoint of its own: _exemption_status).
@@ -244,6 +249,9 @@ class SaleOrder(models.Model):
             if values["certcapture_covering_certificate_id"] and position:
                 values["fiscal_position_id"] = position.id
                 values["certcapture_fiscal_position_applied"] = True
+            if "partner_shipping_id" not in vals:
+                # The address found above: Odoo does not look for it again.
+                values["partner_shipping_id"] = subject.shipping.id
             return NewOrderDecision(values, calls)
         except Exception:
             _logger.exception("CertCapture check before creating an order failed: done after")

@@ -111,11 +111,13 @@ class CertCaptureSync(models.AbstractModel):
         # Only the bookkeeping of this company: the partner's other
         # company-dependent fields are not read for it.
         partner.fetch(["certcapture_id", "certcapture_sync_hash"])
+        if partner.certcapture_id and partner.certcapture_sync_hash:
+            # Sent, and nothing it is made of written since: a write of those
+            # fields drops the hash (res.partner._certcapture_payload_changed).
+            return partner.certcapture_customer_code
         partner._certcapture_ensure_customer_code()
         payload = self._customer_payload(partner)
         payload_hash = self._payload_hash(payload)
-        if partner.certcapture_id and partner.certcapture_sync_hash == payload_hash:
-            return partner.certcapture_customer_code
         if partner.certcapture_id:
             try:
                 remote = client.update_customer(payload)

@@ -45,6 +45,27 @@ def _comparable(value):
     return value.encode() if isinstance(value, str) else value
 
 
+# What a customer's CertCapture record is made of (certcapture.sync's
+# _customer_payload): the customer's own fields, and its contacts (the first
+# one is the record's contact). Writing them makes the next sync send it.
+CUSTOMER_PAYLOAD_FIELDS = frozenset(
+    {
+        "name",
+        "street",
+        "street2",
+        "city",
+        "zip",
+        "state_id",
+        "country_id",
+        "email",
+        "phone",
+        "certcapture_ap_email",
+        "certcapture_customer_code",
+    }
+)
+CONTACT_PAYLOAD_FIELDS = frozenset({"name", "parent_id", "active"})
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
@@ -549,11 +570,43 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._certcapture_check_code_rights(vals_list)
-        return super().create(vals_list)
+        partners = super().create(vals_list)
+        # A new contact may be its company's first: the customer's contact.
+        partners.parent_id._certcapture_payload_changed()
+        return partners
 
     def write(self, vals):
         self._certcapture_check_code_rights([vals])
-        return super().write(vals)
+        former_parents = self.parent_id if "parent_id" in vals else self.browse()
+        result = super().write(vals)
+        if CUSTOMER_PAYLOAD_FIELDS & vals.keys():
+            self._certcapture_payload_changed()
+        if CONTACT_PAYLOAD_FIELDS & vals.keys():
+            (former_parents | self.parent_id)._certcapture_payload_changed()
+        return result
+
+    def unlink(self):
+        parents = self.parent_id
+        result = super().unlink()
+        parents.exists()._certcapture_payload_changed()
+        return result
+
+    def _certcapture_payload_changed(self):
+        """What CertCapture holds of these customers may be out of date: their
+        stored payload hashes go, in every company, so that their next sync
+        builds the customer again and sends it. While a hash stays, nothing it
+        covers was written and the sync sends nothing without building it (it
+        runs on every uncached order check)."""
+        customers = self.filtered(lambda p: p.id and p == p.commercial_partner_id)
+        if not customers:
+            return
+        self.flush_model(["certcapture_sync_hash"])
+        self.env.cr.execute(
+            """UPDATE res_partner SET certcapture_sync_hash = NULL
+                WHERE id = ANY(%s) AND certcapture_sync_hash IS NOT NULL""",
+            [customers.ids],
+        )
+        customers.invalidate_recordset(["certcapture_sync_hash"])
 
     def _certcapture_check_code_rights(self, vals_list):
         if any("certcapture_customer_code" in vals for vals in vals_list) and not (

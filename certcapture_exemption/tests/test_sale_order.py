@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -70,6 +71,35 @@ class TestSaleOrderCheck(CertCaptureCase):
         self.create_order()
         self.assertEqual([c[0] for c in self.api_calls()], ["PUT", "GET"])
         self.assertEqual(self.remote_customer("CASCADE-T").city, "Tacoma")
+
+    def test_an_unchanged_customer_is_not_even_rebuilt(self):
+        self.create_order()
+        self.company.certcapture_status_cache_minutes = 0
+        sync = type(self.env["certcapture.sync"])
+        with patch.object(sync, "_customer_payload", side_effect=AssertionError("rebuilt")):
+            order = self.create_order()
+        self.assertEqual(order.certcapture_status, "missing")
+
+    def test_a_renamed_or_new_contact_is_sent_with_its_customer(self):
+        """The first contact is the CertCapture customer's contact."""
+        self.create_order()
+        self.company.certcapture_status_cache_minutes = 0
+        contact = self.env["res.partner"].create(
+            {"name": "Ada Payables", "parent_id": self.customer.id}
+        )
+        self.sandbox.clear_requests()
+        self.create_order()
+        self.assertEqual([c[0] for c in self.api_calls()], ["PUT", "GET"])
+        self.assertEqual(self.remote_customer("CASCADE-T").contact_name, "Ada Payables")
+        contact.name = "Ada Lovelace"
+        self.sandbox.clear_requests()
+        self.create_order()
+        self.assertEqual([c[0] for c in self.api_calls()], ["PUT", "GET"])
+        self.assertEqual(self.remote_customer("CASCADE-T").contact_name, "Ada Lovelace")
+        contact.unlink()
+        self.sandbox.clear_requests()
+        self.create_order()
+        self.assertEqual([c[0] for c in self.api_calls()], ["PUT", "GET"])
 
     def test_customer_already_in_certcapture_is_taken_over(self):
         self.sync_customer()

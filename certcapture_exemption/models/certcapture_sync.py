@@ -630,6 +630,37 @@ class CertCaptureSync(models.AbstractModel):
     # ------------------------------------------------------------- requests
 
     @api.model
+    def _request_sent_note(self, request, result, recipient, states):
+        """The chatter note of a certificate request ``_send_request`` sent,
+        by its result ("unconfirmed", "found", or sent)."""
+        if result == "unconfirmed":
+            body = _(
+                "CertCapture did not confirm the certificate request to %(recipient)s for "
+                "%(states)s and could not be asked whether it arrived. It is not sent again now: "
+                "the next request for this customer checks first.",
+                recipient=recipient,
+                states=states,
+            )
+        elif result == "found":
+            body = _(
+                "Certificate request to %(recipient)s for %(states)s: CertCapture's answer was "
+                "lost, but the request is there (CertCapture request %(id)s); it was not sent "
+                "twice.",
+                recipient=recipient,
+                states=states,
+                id=request.certcapture_id,
+            )
+        else:
+            body = _(
+                "Certificate request sent to %(recipient)s for %(states)s (CertCapture request "
+                "%(id)s).",
+                recipient=recipient,
+                states=states,
+                id=request.certcapture_id,
+            )
+        return body
+
+    @api.model
     def _send_request(
         self, partner, company, recipient, zones, reasons, order=None, delivery="email"
     ):

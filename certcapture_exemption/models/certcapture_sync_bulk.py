@@ -351,31 +351,7 @@ class CertCaptureSync(models.AbstractModel):
         reasons = reasons or partner.certcapture_exemption_reason_id
         request, result = self._send_request(partner, company, recipient, zones, reasons)
         states = ", ".join(zones.mapped("name"))
-        if result == "unconfirmed":
-            body = _(
-                "CertCapture did not confirm the certificate request to %(recipient)s for "
-                "%(states)s and could not be asked whether it arrived. It is not sent again now: "
-                "the next request for this customer checks first.",
-                recipient=recipient,
-                states=states,
-            )
-        elif result == "found":
-            body = _(
-                "Certificate request to %(recipient)s for %(states)s: CertCapture's answer was "
-                "lost, but the request is there (CertCapture request %(id)s); it was not sent "
-                "twice.",
-                recipient=recipient,
-                states=states,
-                id=request.certcapture_id,
-            )
-        else:
-            body = _(
-                "Certificate request sent to %(recipient)s for %(states)s (CertCapture request "
-                "%(id)s).",
-                recipient=recipient,
-                states=states,
-                id=request.certcapture_id,
-            )
+        body = self._request_sent_note(request, result, recipient, states)
         self._note(partner, body)
         return result
 

@@ -151,6 +151,17 @@ class CertCaptureSync(models.AbstractModel):
             files = self._download_files(
                 client, company, {c.id for c, _p, _r in stale if c.document_exists}
             )
+            # CertCapture failing as a whole stops the page, as any call does.
+            stopped = next(
+                (
+                    error
+                    for error in files.values()
+                    if isinstance(error, Exception) and not isinstance(error, ITEM_FAULTS)
+                ),
+                None,
+            )
+            if stopped is not None:
+                raise stopped
         to_create, taken = [], []
         for api_certificate, partner, record in stale:
             values = self._certificate_values(api_certificate, lookups=lookups)
@@ -244,22 +255,18 @@ class CertCaptureSync(models.AbstractModel):
 
     @api.model
     def _download_files(self, client, company, certificate_ids, workers=DOWNLOAD_WORKERS):
-        """{certificate id: PDF bytes, or the item fault that kept it away}
-        for these certificates, downloaded on up to ``workers`` threads. An
-        item fault is recorded as a pull failure; any other error (CertCapture
-        down, refusing, rate limiting) is raised, as for any call."""
+        """{certificate id: PDF bytes, or the error that kept it away} for
+        these certificates, downloaded on up to ``workers`` threads. An item
+        fault (its file) is recorded as a pull failure; what any other error
+        means (CertCapture down, refusing) is the caller's to decide."""
         ids = sorted(certificate_ids)
         results = self._service()._concurrently(
             company, client, ids, lambda worker, i: worker.download_certificate_pdf(i), workers
         )
-        files = {}
         for certificate_id, result in zip(ids, results, strict=True):
             if isinstance(result, ITEM_FAULTS):
                 self._record_pull_failure(company, {"id": certificate_id}, result)
-            elif isinstance(result, Exception):
-                raise result
-            files[certificate_id] = result
-        return files
+        return dict(zip(ids, results, strict=True))
 
     @api.model
     def _claim_waiting_files(self, company, limit):
@@ -304,17 +311,11 @@ class CertCaptureSync(models.AbstractModel):
             by_remote.setdefault(record.certcapture_id, []).append(record)
         done = 0
         with self._service()._session(company) as client:
-            results = self._service()._concurrently(
-                company,
-                client,
-                list(by_remote),
-                lambda worker, certificate_id: worker.download_certificate_pdf(certificate_id),
-                DOWNLOAD_WORKERS,
-            )
+            files = self._download_files(client, company, by_remote)
         stopped = None
-        for (certificate_id, holders), result in zip(by_remote.items(), results, strict=True):
+        for certificate_id, holders in by_remote.items():
+            result = files[certificate_id]
             if isinstance(result, ITEM_FAULTS):
-                self._record_pull_failure(company, {"id": certificate_id}, result)
                 for record in holders:
                     record.write({"pdf_waiting": False})
             elif isinstance(result, Exception):

@@ -132,14 +132,14 @@ class SaleOrder(models.Model):
         orders = super().create(
             [
                 {**vals, **decision.values} if decision else vals
-                for vals, decision in zip(vals_list, decisions, strict=False)
+                for vals, decision in zip(vals_list, decisions, strict=True)
             ]
         )
         # Saved from a form, a person is there to be asked; imports, RPC and
         # e-commerce follow the company's policy instead.
         interactive = bool(self.env.context.get("certcapture_interactive"))
         undecided = self.browse()
-        for order, decision in zip(orders, decisions, strict=False):
+        for order, decision in zip(orders, decisions, strict=True):
             if decision is None:
                 undecided |= order
             elif decision.values:
@@ -467,24 +467,16 @@ class SaleOrder(models.Model):
         coverage is judged again on its last answer."""
         self.ensure_one()
         if check_values is None:
+            covering, note = self._certcapture_coverage(
+                self._certcapture_subject(),
+                self.certcapture_status,
+                self.certcapture_certificate_id,
+                self.certcapture_message,
+            )
             check_values = {
-                "certcapture_state_id": self.certcapture_state_id.id,
-                **dict(
-                    zip(
-                        ("certcapture_covering_certificate_id", "certcapture_tax_note"),
-                        self._certcapture_coverage(
-                            self._certcapture_subject(),
-                            self.certcapture_status,
-                            self.certcapture_certificate_id,
-                            self.certcapture_message,
-                        ),
-                        strict=True,
-                    )
-                ),
+                "certcapture_covering_certificate_id": covering.id,
+                "certcapture_tax_note": note,
             }
-            check_values["certcapture_covering_certificate_id"] = check_values[
-                "certcapture_covering_certificate_id"
-            ].id
         covering = self.env["certcapture.certificate"].browse(
             check_values["certcapture_covering_certificate_id"]
         )

@@ -14,6 +14,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import split_every
 
+from ..models.account_move import EVIDENCE_FIELDS
+
 # Invoices are read, and certificate files copied, this many at a time: the
 # ORM cache is emptied after each batch, so a pack of any size holds one
 # batch of invoices and one certificate file at most.
@@ -49,13 +51,7 @@ MOVE_FIELDS = [
     "partner_id",
     "partner_shipping_id",
     "amount_untaxed_signed",
-    "certcapture_certificate_id",
-    "certcapture_certificate_ref",
-    "certcapture_exemption_number",
-    "certcapture_exemption_reason",
-    "certcapture_exempt_state",
-    "certcapture_signed_date",
-    "certcapture_expiration_date",
+    *EVIDENCE_FIELDS,
     "certcapture_missing_evidence",
 ]
 

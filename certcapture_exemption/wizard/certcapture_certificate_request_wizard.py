@@ -124,31 +124,8 @@ class CertCaptureCertificateRequestWizard(models.TransientModel):
                     id=request.certcapture_id,
                 )
             )
-        elif outcome == "unconfirmed":
-            body = _(
-                "CertCapture did not confirm the certificate request to %(recipient)s for "
-                "%(states)s and could not be asked whether it arrived. It is not sent again now: "
-                "the next request for this customer checks first.",
-                recipient=recipient,
-                states=states,
-            )
-        elif outcome == "found":
-            body = _(
-                "Certificate request to %(recipient)s for %(states)s: CertCapture's answer was "
-                "lost, but the request is there (CertCapture request %(id)s); it was not sent "
-                "twice.",
-                recipient=recipient,
-                states=states,
-                id=request.certcapture_id,
-            )
         else:
-            body = _(
-                "Certificate request sent to %(recipient)s for %(states)s (CertCapture request "
-                "%(id)s).",
-                recipient=recipient,
-                states=states,
-                id=request.certcapture_id,
-            )
+            body = sync._request_sent_note(request, outcome, recipient, states)
         sync._note(self.partner_id, body)
         if self.order_id:
             sync._note(self.order_id, body)

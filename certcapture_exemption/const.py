@@ -69,6 +69,7 @@ FOLLOW_REQUEST_DAYS = 30
 # Failed checks older than this are left to the user (the order went on).
 RETRY_MAX_AGE_DAYS = 7
 COUNTRY_CODE = "US"
+COUNTRY_XMLID = "base.us"
 
 # Bulk actions from the customer list (certcapture.bulk.action.wizard): a
 # selection of at most this many customers runs at once, a larger one goes to

@@ -28,6 +28,28 @@ EXPIRY_BOOKKEEPING_RESET = {
 }
 
 
+# What an order check reads of a customer's certificates for a state (see
+# res.partner._certcapture_state_certificates): _certcapture_covers, the
+# tax note, and whether the record is as pulled.
+ORDER_CHECK_FIELDS = [
+    "partner_id",
+    "company_id",
+    "state_id",
+    "source",
+    "certcapture_id",
+    "valid",
+    "status",
+    "signed_date",
+    "expiration_date",
+    "single_use",
+    "po_numbers",
+    "used_by_order_id",
+    "exemption_number",
+    "exemption_reason_id",
+    "remote_modified_date",
+]
+
+
 class CertCaptureCertificate(models.Model):
     """One exemption certificate of a customer for one state.
 
@@ -351,6 +373,13 @@ class CertCaptureCertificate(models.Model):
             if self.used_by_order_id and self.used_by_order_id != order:
                 return False
         return True
+
+    def _certcapture_local(self):
+        """Of these certificates, one typed in Odoo and not yet in CertCapture:
+        until it is there, it is what proves the exemption. A certificate is
+        a document: a state typed without a PDF is not one."""
+        candidates = self.filtered(lambda c: c.source == "manual" and not c.certcapture_id)
+        return candidates.with_context(bin_size=True).filtered("pdf")[:1]
 
     def _sort_key(self):
         """Best first when sorted in reverse: current before lapsed, then the

@@ -21,6 +21,7 @@ from psycopg2.errors import LockNotAvailable, UniqueViolation
 
 from .. import ecm
 from ..const import (
+    COUNTRY_CODE,
     FOLLOW_REQUEST_DAYS,
     RETRY_BATCH_SIZE,
     RETRY_MAX_AGE_DAYS,
@@ -107,10 +108,10 @@ class CertCaptureSync(models.AbstractModel):
         """Create the customer in CertCapture the first time, update it when
         its fields changed since the last sync; send nothing otherwise.
         Returns its customer code."""
+        # Its bookkeeping in this company is read with the partner's other
+        # company-dependent fields, in one query that an order being created
+        # for it would make anyway (payment terms, fiscal position).
         partner = partner.commercial_partner_id.sudo().with_company(company)
-        # Only the bookkeeping of this company: the partner's other
-        # company-dependent fields are not read for it.
-        partner.fetch(["certcapture_id", "certcapture_sync_hash"])
         if partner.certcapture_id and partner.certcapture_sync_hash:
             # Sent, and nothing it is made of written since: a write of those
             # fields drops the hash (res.partner._certcapture_payload_changed).
@@ -174,7 +175,8 @@ class CertCaptureSync(models.AbstractModel):
         CertCapture counts; otherwise CertCapture is asked (after syncing the
         customer) unless the cached answer is fresh."""
         partner = partner.commercial_partner_id
-        local = partner._certcapture_local_certificate(state, company)
+        on_file = partner._certcapture_state_certificates(state, company)
+        local = on_file._certcapture_local()
         if local:
             return "exempt", local
         cache = self.env["certcapture.status.cache"].sudo()
@@ -193,9 +195,8 @@ class CertCaptureSync(models.AbstractModel):
                         client,
                         partner,
                         company,
-                        lambda code: client.get_exemption_status(
-                            code, state.code, state.country_id.code
-                        ),
+                        # The order check asks for US states only.
+                        lambda code: client.get_exemption_status(code, state.code, COUNTRY_CODE),
                     )
             except CertCaptureUserError as error:
                 failure = error
@@ -205,7 +206,7 @@ class CertCaptureSync(models.AbstractModel):
                     # The answer's certificate, linked to the order; its PDF
                     # comes with the pull.
                     certificate = self._record_answer_certificate(
-                        answer.certificate, partner, company
+                        answer.certificate, partner, company, on_file
                     )
                 status = "exempt" if answer.is_exempt else "missing"
                 cache._store(partner, company, state, status, certificate)
@@ -268,8 +269,9 @@ class CertCaptureSync(models.AbstractModel):
         }
 
     @api.model
-    def _record_answer_certificate(self, api_certificate, partner, company):
-        """The record of the certificate an exemption status answer names:
+    def _record_answer_certificate(self, api_certificate, partner, company, on_file=None):
+        """The record of the certificate an exemption status answer names
+        (looked for first among ``on_file``, certificates already read):
         updated where it differs (its file and purchase orders come with the
         pull), created when missing (its file then waits for the download
         step).
@@ -278,15 +280,19 @@ class CertCaptureSync(models.AbstractModel):
         checks): the second one hits the unique index and returns an empty
         recordset, the other transaction holding the record."""
         certificates = self.env["certcapture.certificate"].sudo().with_company(company)
-        record = certificates.with_context(active_test=False, bin_size=True).search_fetch(
-            [
-                ("company_id", "=", company.id),
-                ("certcapture_id", "=", api_certificate.id),
-                ("partner_id", "=", partner.id),
-            ],
-            ["remote_modified_date"],
-            limit=1,
-        )
+        record = certificates
+        if on_file:
+            record = on_file.filtered(lambda c: c.certcapture_id == api_certificate.id)[:1]
+        if not record:
+            record = certificates.with_context(active_test=False, bin_size=True).search_fetch(
+                [
+                    ("company_id", "=", company.id),
+                    ("certcapture_id", "=", api_certificate.id),
+                    ("partner_id", "=", partner.id),
+                ],
+                ["remote_modified_date"],
+                limit=1,
+            )
         if record and record.remote_modified_date == naive_utc(api_certificate.modified_date):
             return record  # as pulled, unchanged since: the steady state
         if self._pull_running(company):

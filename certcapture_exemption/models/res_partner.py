@@ -15,6 +15,7 @@ from ..const import (
 )
 from ..notifications import display_notification, soft_reload
 from ..tools import normalize_email
+from .certcapture_certificate import ORDER_CHECK_FIELDS
 from .certcapture_service import CertCaptureUserError
 
 # The customer's certificate fields: computed from its best certificate of the
@@ -240,7 +241,7 @@ class ResPartner(models.Model):
         """Labels of the address fields CertCapture requires that are empty."""
         self.ensure_one()
         missing = [name for name in CUSTOMER_ADDRESS_FIELDS if not self[name]]
-        if self.country_id.code in COUNTRIES_WITH_REQUIRED_STATE and not self.state_id:
+        if not self.state_id and self.country_id.code in COUNTRIES_WITH_REQUIRED_STATE:
             missing.append("state_id")
         return [self._fields[name]._description_string(self.env) for name in missing]
 
@@ -648,29 +649,27 @@ class ResPartner(models.Model):
         )
         return certificates.sorted(lambda c: c._sort_key(), reverse=True)[:1]
 
-    def _certcapture_local_certificate(self, state, company):
-        """A current certificate for ``state`` typed in Odoo and not yet in
-        CertCapture: until it is there, it is what proves the exemption."""
+    def _certcapture_state_certificates(self, state, company):
+        """The customer's current certificates of ``company`` for ``state``,
+        with what an order check reads of them, in one query: the check finds
+        among them the certificate typed in Odoo and the one CertCapture's
+        answer names. Searched, not read from all the customer's
+        certificates: it runs on every order check."""
         self.ensure_one()
-        # Searched, not read from all the customer's certificates: it runs on
-        # every order check. A certificate is a document: a state typed
-        # without a PDF is not one.
-        candidates = (
+        return (
             self.env["certcapture.certificate"]
             .sudo()
-            .with_context(bin_size=True)
-            .search(
+            .with_company(company)
+            .search_fetch(
                 [
                     ("partner_id", "=", self.id),
-                    ("source", "=", "manual"),
-                    ("certcapture_id", "=", 0),
                     ("company_id", "=", company.id),
                     ("state_id", "=", state.id),
                     ("is_current", "=", True),
-                ]
+                ],
+                ORDER_CHECK_FIELDS,
             )
         )
-        return candidates.filtered("pdf")[:1]
 
     # ------------------------------------------------------------ actions
 

@@ -6,7 +6,7 @@ from markupsafe import Markup, escape
 from odoo import _, api, fields, models
 from odoo.tools import format_date
 
-from ..const import COUNTRY_CODE, ORDER_CHECK_STATUSES
+from ..const import COUNTRY_XMLID, ORDER_CHECK_STATUSES
 from .certcapture_service import CertCaptureUserError
 
 _logger = logging.getLogger(__name__)
@@ -543,7 +543,9 @@ class SaleOrder(models.Model):
         partner, state = subject.partner, subject.state
         country = subject.shipping.country_id or state.country_id
         no_certificate = self.env["certcapture.certificate"]
-        if country and country.code != COUNTRY_CODE:
+        # Compared by id (the xml id is cached): the country is not read.
+        us_id = self.env["ir.model.data"]._xmlid_to_res_id(COUNTRY_XMLID)
+        if (country and country.id != us_id) or (state and state.country_id.id != us_id):
             return (
                 "not_applicable",
                 no_certificate,

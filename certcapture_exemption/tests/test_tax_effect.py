@@ -1,11 +1,16 @@
 """A certificate that covers the delivery state makes the sale untaxed, and
 the invoice keeps the evidence."""
 
+import re
+from contextlib import contextmanager
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.exceptions import UserError
+from odoo.sql_db import Cursor
 from odoo.tests import Form, tagged
+from odoo.tools import SQL
 
 from .common import CertCaptureCase, pdf_b64
 
@@ -307,6 +312,37 @@ class TestCheckCost(TaxCase):
             ),
             "nothing but Odoo's own creation message",
         )
+
+    @contextmanager
+    def tables_read(self):
+        """The table each SELECT sent inside reads first, one entry per query."""
+        tables = []
+        execute = Cursor.execute
+
+        def recorded(cursor, query, params=None, log_exceptions=True):
+            text = query.code if isinstance(query, SQL) else str(query)
+            match = re.match(r'\s*SELECT\b.*?\bFROM\s+"?(\w+)', text, re.DOTALL | re.IGNORECASE)
+            if match:
+                tables.append(match[1])
+            return execute(cursor, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", recorded):
+            yield tables
+
+    def test_a_check_reads_the_customers_certificates_in_one_query(self):
+        # The hand-entered certificate and the one CertCapture's answer (or
+        # the cached answer) names are found among the state's certificates.
+        self.certificate_on_file()
+        for minutes in (60, 0):
+            with self.subTest(cache_minutes=minutes):
+                self.company.certcapture_status_cache_minutes = minutes
+                self.create_order()  # the answer cached, when the cache is kept
+                self.env.invalidate_all()
+                with self.tables_read() as tables:
+                    order = self.create_order()
+                self.assertEqual(order.certcapture_status, "exempt")
+                self.assertTrue(order.certcapture_covering_certificate_id)
+                self.assertEqual(tables.count("certcapture_certificate"), 1, tables)
 
     def test_a_check_that_finds_nothing_new_writes_one_small_write_and_no_note(self):
         self.certificate_on_file()

@@ -1,11 +1,22 @@
 """The one seam: every CertCapture call goes through the service's client
 factory and session, inside a time budget when a person waits."""
 
+import datetime
 import inspect
+import ipaddress
+import os
+import ssl
+import tempfile
 import threading
 import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from odoo.tests import tagged
 
 from .. import ecm
@@ -83,6 +94,90 @@ class TestNames(CertCaptureCase):
                     self.assertIn("certcapture", name, f"{model}.{name}")
 
 
+def self_signed_certificate(directory):
+    """(certificate file, key file) of a certificate for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    certificate_file = os.path.join(directory, "certificate.pem")
+    key_file = os.path.join(directory, "key.pem")
+    with open(certificate_file, "wb") as file:
+        file.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(key_file, "wb") as file:
+        file.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return certificate_file, key_file
+
+
+class PingHandler(BaseHTTPRequestHandler):
+    """Answers any GET with an accepted ping, keeping the connection open
+    (HTTP/1.1 with a length), as Avalara's servers do."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = b'{"version": "test", "authenticated": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass
+
+
+class CountingHTTPSServer(ThreadingHTTPServer):
+    """Counts the TLS connections it accepts (one handshake each)."""
+
+    daemon_threads = True
+    connections = 0
+
+    def process_request(self, request, client_address):
+        self.connections += 1
+        return super().process_request(request, client_address)
+
+
+@contextmanager
+def keep_alive_https_server():
+    """An HTTPS server on loopback that keeps connections alive, trusted by
+    the HTTP client for the time of the ``with``."""
+    with tempfile.TemporaryDirectory() as directory:
+        certificate_file, key_file = self_signed_certificate(directory)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate_file, key_file)
+        server = CountingHTTPSServer(("127.0.0.1", 0), PingHandler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        server.url = f"https://127.0.0.1:{server.server_address[1]}"
+        try:
+            with patch.dict(os.environ, {"REQUESTS_CA_BUNDLE": certificate_file}):
+                yield server
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
 @tagged("post_install", "-at_install")
 class TestConnections(CertCaptureCase):
     """A thread's calls reuse its HTTP connections; a client handed to another
@@ -110,3 +205,22 @@ class TestConnections(CertCaptureCase):
         worker.start()
         worker.join()
         self.assertIsNot(other_thread[0], self.session_of(first))
+
+    def test_the_calls_of_a_thread_share_one_https_connection(self):
+        # What sharing the session is for: Avalara keeps connections alive,
+        # and each new one costs a TCP and a TLS handshake.
+        service = self.env["certcapture.service"]
+        company = self.company.sudo()
+        with keep_alive_https_server() as server:
+            company.certcapture_custom_url = server.url
+            key = (company._certcapture_base_url(), company.certcapture_account_id)
+            self.addCleanup(lambda: service._thread_http_session(*key).close())
+            for _order in range(3):  # each order check makes a client of its own
+                client = service._make_client(company)
+                self.assertTrue(client.ping().authenticated)
+                client.close()
+            self.assertEqual(server.connections, 1, "one handshake for the thread's calls")
+            own = service.with_context(certcapture_own_session=True)._make_client(company)
+            self.assertTrue(own.ping().authenticated)
+            own.close()
+            self.assertEqual(server.connections, 2, "a client of its own opens its own")

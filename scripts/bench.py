@@ -869,34 +869,57 @@ def bench_scale(odoo, sandbox, args):
         reset_pull_state(env, company, partners)
         codes = partners.mapped("certcapture_customer_code")
         cr.commit()
+    where = "processes" if args.scale_processes else "threads of one process"
     say(
         f"scale out: {count} certificates ({SCALE_PDF_SIZE // 1024} KB files), {len(codes)} "
-        f"customers, {SCALE_WORKERS} cron workers; the first run is killed at ~40% and a second "
-        "run resumes"
+        f"customers, {SCALE_WORKERS} cron workers ({where}); the first run is killed at ~40% "
+        "and a second run resumes"
     )
     sandbox.set_latency(0)
     start = time.monotonic()
     seed_pull(sandbox, ecm, company_id, codes, count, SCALE_PDF_SIZE, one_pdf=True)
     say(f"  seeded in {time.monotonic() - start:.0f} s")
     sandbox.clear_requests()
-    command = [sys.executable, __file__, "--pull-child", ADDON_DB]
-    command += ["--cron-workers", str(SCALE_WORKERS)]
+
+    def start_workers():
+        """The cron workers: SCALE_WORKERS threads of one child process, or
+        (--scale-processes) SCALE_WORKERS child processes of one thread."""
+        command = [sys.executable, __file__, "--pull-child", ADDON_DB]
+        if not args.scale_processes:
+            command += ["--cron-workers", str(SCALE_WORKERS)]
+            return [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
+        pull_crons(registry, arm=True)  # once, not by each child at the same time
+        command += ["--cron-workers", "1", "--armed"]
+        return [
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _worker in range(SCALE_WORKERS)
+        ]
+
     started = time.monotonic()
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = start_workers()
     done = 0
-    while first.poll() is None and done < 0.4 * count:
+    while any(child.poll() is None for child in first) and done < 0.4 * count:
         time.sleep(0.5)
         done = count_files(ADDON_DB)
-    first.kill()
-    first.communicate()
+    for child in first:
+        child.kill()
+        child.communicate()
     first_seconds = time.monotonic() - started
     after_kill = count_files(ADDON_DB)
     say(f"  run 1: killed after {first_seconds:.1f} s with {after_kill} files committed")
     started = time.monotonic()
-    second = subprocess.run(command, capture_output=True, text=True, check=False)
+    second = start_workers()
+    outputs = [child.communicate() for child in second]
     second_seconds = time.monotonic() - started
-    if second.returncode:
-        raise SystemExit(f"the resumed pull failed:\n{second.stdout}\n{second.stderr}")
+    shares = []
+    for child, (stdout, stderr) in zip(second, outputs, strict=True):
+        if child.returncode:
+            raise SystemExit(f"the resumed pull failed:\n{stdout.decode()}\n{stderr.decode()}")
+        result = [line for line in stdout.decode().splitlines() if line.startswith("PULL-RESULT ")]
+        shares.append(json.loads(result[-1].split(" ", 1)[1])["queries"] if result else 0)
+    if len(shares) > 1:
+        # Each process's share of the work, by the SQL it sent.
+        say("  run 2, SQL queries per process: " + ", ".join(str(n) for n in shares))
     requests_made = sandbox.requests()
     listings = sum(
         1
@@ -922,6 +945,7 @@ def bench_scale(odoo, sandbox, args):
     files = count_files(ADDON_DB)
     row = {
         "count": count,
+        "where": where,
         "first_seconds": first_seconds,
         "after_kill": after_kill,
         "second_seconds": second_seconds,
@@ -956,16 +980,11 @@ def rss_kib(field):
         return int(re.search(rf"{field}:\s+(\d+)", status.read())[1])
 
 
-def pull_child(db, workers, profile=False):
-    """In a process of its own: every cron off but the pull's, the pull's due
-    now, then Odoo's cron runner until it is done. Prints PULL-RESULT {json}.
-    ``profile``: one worker, in this thread, under cProfile, the SQL it sends
-    tallied by kind (in the result's "profile" lines)."""
-    odoo = load_odoo()
+def pull_crons(registry, arm):
+    """The ids of the add-on's pull crons; ``arm``: every other cron off and
+    the pull's due now."""
     from odoo import SUPERUSER_ID, api, fields
-    from odoo.addons.base.models.ir_cron import ir_cron
 
-    registry = odoo.modules.registry.Registry(db)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         pull_ids = (
@@ -980,10 +999,25 @@ def pull_child(db, workers, profile=False):
             .mapped("res_id")
         )
         assert pull_ids, f"no cron {ADDON}.{PULL_CRONS}"
-        env["ir.cron"].search([("id", "not in", pull_ids)]).write({"active": False})
-        env["ir.cron"].browse(pull_ids).write(
-            {"active": True, "nextcall": fields.Datetime.now() - timedelta(seconds=1)}
-        )
+        if arm:
+            env["ir.cron"].search([("id", "not in", pull_ids)]).write({"active": False})
+            env["ir.cron"].browse(pull_ids).write(
+                {"active": True, "nextcall": fields.Datetime.now() - timedelta(seconds=1)}
+            )
+    return pull_ids
+
+
+def pull_child(db, workers, profile=False, armed=False):
+    """In a process of its own: every cron off but the pull's, the pull's due
+    now (unless ``armed``: done by the parent for several children), then
+    Odoo's cron runner until it is done. Prints PULL-RESULT {json}.
+    ``profile``: one worker, in this thread, under cProfile, the SQL it sends
+    tallied by kind (in the result's "profile" lines)."""
+    odoo = load_odoo()
+    from odoo.addons.base.models.ir_cron import ir_cron
+
+    registry = odoo.modules.registry.Registry(db)
+    pull_ids = pull_crons(registry, arm=not armed)
     # The runner's own loop, as a server's cron thread polls: not counted.
     watch = psycopg2.connect(
         dbname=db,
@@ -1186,7 +1220,8 @@ def summary(info, args, orders, pulls, bulk, scale=None):
         )
     if scale:
         say(
-            f"\n| scale out ({SCALE_WORKERS} cron workers) | run 1 (killed) | files then "
+            f"\n| scale out ({SCALE_WORKERS} cron workers, {scale['where']}) | run 1 (killed) "
+            "| files then "
             "| run 2 (resumed) | rest/s | listing calls (pages) | downloads | twice | in the "
             "database |"
         )
@@ -1240,12 +1275,19 @@ def main(argv=None):
         action="store_true",
         help="also profile cached exempt orders and list the SQL the add-on adds",
     )
+    parser.add_argument(
+        "--scale-processes",
+        action="store_true",
+        help="scale-out run: the cron workers in processes of their own (as Odoo's "
+        "multi-worker server) instead of threads of one process (as its threaded server)",
+    )
     parser.add_argument("--pull-child", metavar="DB", help=argparse.SUPPRESS)
+    parser.add_argument("--armed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not os.environ.get("ODOO_SRC"):
         parser.error("ODOO_SRC is not set: run through scripts/with-env.sh (make bench)")
     if args.pull_child:
-        return pull_child(args.pull_child, args.cron_workers, args.profile)
+        return pull_child(args.pull_child, args.cron_workers, args.profile, args.armed)
     wanted = args.only or ["orders", "pull", "bulk", "scale"]
     work = ROOT / ".work"
     work.mkdir(exist_ok=True)

@@ -39,10 +39,6 @@ class OrderSubject:
     def state(self):
         return self.shipping.state_id
 
-    @property
-    def applies(self):
-        return bool(self.partner.certcapture_is_exempt and self.company.sudo().certcapture_enabled)
-
 
 @dataclass(frozen=True)
 class NewOrderDecision:
@@ -176,7 +172,16 @@ class SaleOrder(models.Model):
 
     def _certcapture_applies(self):
         self.ensure_one()
-        return self._certcapture_subject().applies
+        return self._certcapture_applies_to(self.partner_id, self.company_id)
+
+    @api.model
+    def _certcapture_applies_to(self, partner, company):
+        """Whether orders of ``partner`` in ``company`` are checked: the
+        customer is exempt and the company uses CertCapture."""
+        return bool(
+            partner.commercial_partner_id.certcapture_is_exempt
+            and company.sudo().certcapture_enabled
+        )
 
     def _certcapture_subject(self):
         """What the check of this order looks at."""
@@ -228,10 +233,7 @@ class SaleOrder(models.Model):
                 return None
             partner = self.env["res.partner"].browse(vals["partner_id"])
             company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-            if not (
-                partner.commercial_partner_id.certcapture_is_exempt
-                and company.sudo().certcapture_enabled
-            ):
+            if not self._certcapture_applies_to(partner, company):
                 return NewOrderDecision({}, [])  # most orders: nothing to check
             subject = self._certcapture_new_subject(vals, partner, company)
             if subject is None:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from odoo import Command
 from odoo.tests import new_test_user, tagged
 
-from .common import CertCaptureCase
+from .common import CertCaptureCase, pdf_b64
 from .test_story import upload_as_customer
 
 
@@ -111,3 +111,59 @@ class TestSalesperson(CertCaptureCase):
         )
         self.assertEqual(customer.certcapture_certificate_status, "valid")
         self.assertEqual(len(customer.certcapture_certificate_ids), 1)
+
+    def test_a_hand_entered_certificate_covers_its_own_company_only(self):
+        # The check reads the customer's certificates of the order's company:
+        # a salesperson of two companies gets the exemption in the one that
+        # holds the certificate, without a call, and not in the other.
+        east = self.env["res.company"].create(
+            {
+                "name": "East Co",
+                "certcapture_enabled": True,
+                "certcapture_environment": "custom",
+                "certcapture_custom_url": self.sandbox.url,
+                "certcapture_account_id": "1100000001",
+                "certcapture_license_key": "sandbox-license-key",
+                "certcapture_company_code": "DEFAULT",
+            }
+        )
+        seller = new_test_user(
+            self.env,
+            "cc_two_companies",
+            groups="sales_team.group_sale_salesman",
+            company_id=self.company.id,
+            company_ids=[Command.set([self.company.id, east.id])],
+        )
+        self.customer.write(
+            {
+                "certcapture_exemption_reason_id": self.resale.id,
+                "certcapture_certificate_pdf": pdf_b64(),
+                "certcapture_exempt_state_id": self.washington.id,
+                "certcapture_certificate_expiration_date": date.today() + timedelta(days=200),
+            }
+        )
+        typed = self.customer.certcapture_certificate_ids
+        self.assertEqual((typed.source, typed.company_id), ("manual", self.company))
+        self.sandbox.clear_requests()
+
+        here = self.order_as(seller)
+        self.assertEqual(here.certcapture_status, "exempt")
+        self.assertEqual(here.certcapture_certificate_id, typed)
+        self.assertFalse(self.api_calls(), "a certificate typed in Odoo needs no call")
+
+        there = (
+            self.env["sale.order"]
+            .with_user(seller)
+            .with_company(east)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "user_id": seller.id,
+                    "order_line": [Command.create({"product_id": self.product.id})],
+                }
+            )
+        )
+        self.assertEqual(there.company_id, east)
+        self.assertEqual(there.certcapture_status, "missing")
+        self.assertFalse(there.certcapture_certificate_id)
+        self.assertFalse(there.certcapture_covering_certificate_id)

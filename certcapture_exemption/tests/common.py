@@ -95,6 +95,20 @@ class CertCaptureSandboxMixin:
         self.assertTrue(links, f"no email sent for request {request.certcapture_id}")
         return links[-1]
 
+    def second_company(self, name="East Co"):
+        """Another company using the same CertCapture account and company."""
+        return self.env["res.company"].create(
+            {
+                "name": name,
+                "certcapture_enabled": True,
+                "certcapture_environment": "custom",
+                "certcapture_custom_url": self.sandbox.url,
+                "certcapture_account_id": "1100000001",
+                "certcapture_license_key": "sandbox-license-key",
+                "certcapture_company_code": "DEFAULT",
+            }
+        )
+
     def api_calls(self, method=None):
         return [call for call in self.sandbox.requests if method in (None, call[0])]
 

@@ -145,17 +145,7 @@ class TestWhoRecordsWhat(CertCaptureCase):
         self.assertIn("being pulled", action["params"]["message"])
 
     def test_a_second_companys_pdfs_belong_to_it(self):
-        east = self.env["res.company"].create(
-            {
-                "name": "East Co",
-                "certcapture_enabled": True,
-                "certcapture_environment": "custom",
-                "certcapture_custom_url": self.sandbox.url,
-                "certcapture_account_id": "1100000001",
-                "certcapture_license_key": "sandbox-license-key",
-                "certcapture_company_code": "DEFAULT",
-            }
-        )
+        east = self.second_company()
         self.sync_customer()
         self.add_remote_certificate()
         self.env["certcapture.sync"]._pull_customer(self.customer, east)

@@ -116,17 +116,7 @@ class TestSalesperson(CertCaptureCase):
         # The check reads the customer's certificates of the order's company:
         # a salesperson of two companies gets the exemption in the one that
         # holds the certificate, without a call, and not in the other.
-        east = self.env["res.company"].create(
-            {
-                "name": "East Co",
-                "certcapture_enabled": True,
-                "certcapture_environment": "custom",
-                "certcapture_custom_url": self.sandbox.url,
-                "certcapture_account_id": "1100000001",
-                "certcapture_license_key": "sandbox-license-key",
-                "certcapture_company_code": "DEFAULT",
-            }
-        )
+        east = self.second_company()
         seller = new_test_user(
             self.env,
             "cc_two_companies",
